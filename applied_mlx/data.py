@@ -414,3 +414,21 @@ def describe(name: str | None = None) -> str:
             f"{s.name}: {s.description}\n  url: {s.url}\n  licence: {s.license}\n  cite: {s.citation}"
         )
     return "\n".join(blocks)
+
+
+def resolve_model(name: str | os.PathLike) -> str:
+    """What to pass to ``from_pretrained``: a local folder as is, else ``$APPLIED_MLX_MIRROR/models/<name>``
+    when that folder exists, else ``name`` itself (a hub id, downloaded by transformers).
+
+    Raises ValueError for a path-like name (``./x``, ``/x``, ``~/x``) that is not an existing folder.
+    """
+    text = str(name)
+    local = Path(text).expanduser()
+    if local.is_dir():
+        return str(local)
+    if text.startswith((".", "/", "~")) or (isinstance(name, Path)):
+        raise ValueError(f"model folder {text} does not exist")
+    mirror = mirror_root()
+    if mirror is not None and (mirror / "models" / text).is_dir():
+        return str(mirror / "models" / text)
+    return text

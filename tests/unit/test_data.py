@@ -272,3 +272,16 @@ def test_registry_covers_the_mirror_manifest():
         if source.archive:
             assert Path(source.path).is_relative_to(Path(source.archive).parent), source.name
     assert "Harper and Joseph A. Konstan" in data.describe("movielens-100k")
+
+
+def test_resolve_model_prefers_a_folder_then_the_mirror_then_the_hub(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(data.MIRROR_VAR, raising=False)
+    assert data.resolve_model("org/name") == "org/name"
+    (tmp_path / "mirror/models/org/name").mkdir(parents=True)
+    monkeypatch.setenv(data.MIRROR_VAR, str(tmp_path / "mirror"))
+    assert data.resolve_model("org/name") == str(tmp_path / "mirror/models/org/name")
+    (tmp_path / "org/name").mkdir(parents=True)  # a local folder of the same name wins
+    assert data.resolve_model("org/name") == "org/name"
+    with pytest.raises(ValueError, match="model folder ./missing does not exist"):
+        data.resolve_model("./missing")

@@ -1,0 +1,138 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from applied_mlx import artifacts as A
+from applied_mlx.artifacts import ArtifactError
+
+
+class TinyNet(nn.Module):
+    def __init__(self, n_in=3, hidden=5):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, 2))
+        self.head = self.body[2]  # a tied (shared) module: safetensors must still save it
+
+    def forward(self, x):
+        return self.body(x)
+
+
+CONFIG = {"model": {"class": "TinyNet", "kwargs": {"n_in": 3, "hidden": 5}},
+          "preprocessing": {"mean": np.array([0.5, 1.0, 1.5]), "labels": ("neg", "pos")},
+          "training": {"profile": "smoke", "data": "generated"}}
+
+
+def saved(tmp_path, **overrides):
+    torch.manual_seed(0)
+    model = TinyNet()
+    kwargs = dict(component="tiny", config=CONFIG, metrics={"accuracy": np.float32(0.75)}, model=model)
+    path = A.save_artifact(tmp_path / "art", **{**kwargs, **overrides})
+    return model, path
+
+
+def test_round_trip_gives_identical_predictions(tmp_path):
+    model, path = saved(tmp_path, files={"kb.json": [{"q": "hi"}], "notes.txt": "plain"})
+    art = A.load_artifact(path, component="tiny")
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "kb.json", "metrics.json",
+                                                      "model.safetensors", "notes.txt"]
+    cfg = art.config
+    assert cfg["schema_version"] == A.SCHEMA_VERSION and cfg["component"] == "tiny"
+    assert cfg["preprocessing"] == {"mean": [0.5, 1.0, 1.5], "labels": ["neg", "pos"]}
+    assert cfg["versions"]["torch"].split("+")[0] == torch.__version__.split("+")[0]
+    assert art.metrics == {"accuracy": 0.75}
+    reloaded = art.load_into(TinyNet(**cfg["model"]["kwargs"]))
+    x = torch.randn(7, 3)
+    assert torch.equal(model(x), reloaded(x))
+    assert json.loads(art.file("kb.json").read_text()) == [{"q": "hi"}]
+
+
+def test_pretrained_round_trip_through_from_pretrained(tmp_path):
+    from transformers import AutoModelForSequenceClassification, DistilBertConfig
+
+    torch.manual_seed(0)
+    config = DistilBertConfig(vocab_size=50, dim=16, n_layers=1, n_heads=2, hidden_dim=32, num_labels=2,
+                              max_position_embeddings=32)
+    model = AutoModelForSequenceClassification.from_config(config).eval()
+    path = A.save_artifact(tmp_path / "text", component="sentiment", config={}, pretrained=model)
+    art = A.load_artifact(path, "sentiment")
+    reloaded = AutoModelForSequenceClassification.from_pretrained(art.pretrained_dir).eval()
+    ids = torch.randint(0, 50, (2, 7))
+    assert torch.allclose(model(input_ids=ids).logits, reloaded(input_ids=ids).logits)
+    with pytest.raises(ArtifactError, match="no model.safetensors"):
+        art.state_dict()
+
+
+def test_missing_folder_and_files(tmp_path):
+    with pytest.raises(ArtifactError, match="no artifact folder .* run the day's notebook"):
+        A.load_artifact(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ArtifactError, match="has no config.json"):
+        A.load_artifact(tmp_path / "empty")
+    _, path = saved(tmp_path, files={"kb.json": []})
+    (path / "kb.json").unlink()
+    with pytest.raises(ArtifactError, match="lacks kb.json"):
+        A.load_artifact(path)
+    (path / "model.safetensors").unlink()
+    with pytest.raises(ArtifactError, match="lacks model.safetensors, kb.json"):
+        A.load_artifact(path)
+
+
+def test_wrong_schema_version_and_component(tmp_path):
+    _, path = saved(tmp_path)
+    with pytest.raises(ArtifactError, match="holds a 'tiny' component, not 'recommender'"):
+        A.load_artifact(path, component="recommender")
+    config = json.loads((path / "config.json").read_text())
+    config["schema_version"] = 99
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ArtifactError, match="schema_version 99; this applied_mlx reads version 1"):
+        A.load_artifact(path)
+    (path / "config.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="not valid JSON"):
+        A.load_artifact(path)
+
+
+def test_shape_mismatch_names_the_tensors(tmp_path):
+    _, path = saved(tmp_path)
+    art = A.load_artifact(path)
+    with pytest.raises(ArtifactError, match=r"body\.0\.weight: saved \(5, 3\), model \(8, 3\)"):
+        art.load_into(TinyNet(hidden=8))
+    with pytest.raises(ArtifactError, match=r"missing from the file: extra"):
+        model = TinyNet()
+        model.extra = nn.Linear(1, 1)
+        art.load_into(model)
+
+
+def test_damaged_weights_file(tmp_path):
+    _, path = saved(tmp_path)
+    (path / "model.safetensors").write_bytes(b"\x00" * 10)
+    with pytest.raises(ArtifactError, match="not a readable safetensors file"):
+        A.load_artifact(path).state_dict()
+
+
+def test_a_failed_save_leaves_the_previous_artifact(tmp_path):
+    _, path = saved(tmp_path)
+    before = (path / "model.safetensors").read_bytes()
+    with pytest.raises(TypeError, match="not JSON-serialisable"):
+        A.save_artifact(path, component="tiny", config={"bad": object()}, model=TinyNet(hidden=9))
+    assert (path / "model.safetensors").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["art"]  # no staging folder left behind
+    A.load_artifact(path).load_into(TinyNet())
+
+
+def test_save_needs_weights(tmp_path):
+    with pytest.raises(ValueError, match="needs model="):
+        A.save_artifact(tmp_path / "x", component="tiny", config={})
+
+
+def test_artifact_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv(A.ARTIFACTS_VAR, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert A.artifact_dir("Day1_Recommendation") == tmp_path / "artifacts/Day1_Recommendation"
+    (tmp_path / "Day1_Recommendation").mkdir()
+    assert A.artifact_dir("Day1_Recommendation") == tmp_path / "Day1_Recommendation/artifacts"
+    monkeypatch.chdir(tmp_path / "Day1_Recommendation")
+    assert A.artifact_dir("Day1_Recommendation") == tmp_path / "Day1_Recommendation/artifacts"
+    monkeypatch.setenv(A.ARTIFACTS_VAR, str(tmp_path / "shared"))
+    assert A.artifact_dir("Day1_Recommendation") == tmp_path / "shared/Day1_Recommendation"
