@@ -228,19 +228,23 @@ def _check_folder(source: DataSource, folder: Path, where: str) -> None:
 
 
 def _verified_hit(source: DataSource, root: Path, where: str) -> Path | None:
-    """``root/path`` if present and valid; an archive in ``root`` is verified and extracted to the cache."""
+    """``root/path`` if present and valid, or an archive in ``root``, verified and extracted to the cache.
+
+    Files are always checked against the checksum (they are small, and a file someone placed in
+    the cache by hand deserves the same check as a download).
+    """
     target = root / source.path
     if target.is_file():
-        if source.checksum and where == "mirror":
+        if source.checksum:
             _check_file(target, source.checksum, f"the {where} file")
         return target
     if target.is_dir():
         _check_folder(source, target, where)
         return target
-    if source.archive and where == "mirror" and (root / source.archive).is_file():
+    if source.archive and (root / source.archive).is_file():
         archive = root / source.archive
         if source.checksum:
-            _check_file(archive, source.checksum, "the mirror archive")
+            _check_file(archive, source.checksum, f"the {where} archive")
         return _extract_into_cache(source, archive)
     return None
 

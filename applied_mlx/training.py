@@ -76,22 +76,26 @@ def _batch_size(inputs, target) -> int:
     return first.shape[0] if isinstance(first, torch.Tensor) and first.ndim > 0 else 1
 
 
-def _step(model, batch, loss_fn, device, autocast):
-    """Forward one batch; return (loss or None, output logits, target, batch size)."""
+def _step(model, batch, loss_fn, device, autocast, need_loss=True):
+    """Forward one batch; return (loss or None, output logits, target, batch size).
+
+    Without ``loss_fn``, dict batches use the model's own ``output.loss``; tuple batches then
+    get no loss, which only training (``need_loss``) refuses.
+    """
     inputs, target, as_kwargs = _split(to_device(batch, device))
     with autocast():
-        if loss_fn is None:
-            if not as_kwargs:
-                raise ValueError("loss_fn is required unless batches are dicts for a model that "
-                                 "computes its own loss (output.loss)")
+        if loss_fn is None and as_kwargs:
             output = model(**inputs, **({"labels": target} if target is not None else {}))
             loss = getattr(output, "loss", None)
-            if loss is None and target is not None:
+            if loss is None and target is not None and need_loss:
                 raise ValueError("the model returned no .loss: pass loss_fn")
         else:
+            if loss_fn is None and need_loss:
+                raise ValueError("loss_fn is required unless batches are dicts for a model that "
+                                 "computes its own loss (output.loss)")
             output = model(**inputs) if as_kwargs else model(*inputs)
             logits = getattr(output, "logits", output)
-            loss = loss_fn(logits, target) if target is not None else None
+            loss = loss_fn(logits, target) if loss_fn is not None and target is not None else None
     logits = getattr(output, "logits", output)
     return loss, logits, target, _batch_size(inputs, target)
 
@@ -114,7 +118,7 @@ def _run_eval(model, loader, loss_fn, device, autocast, progress=False, desc="ev
     total, count, outputs, targets = 0.0, 0, [], []
     with torch.no_grad():
         for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
-            loss, logits, target, n = _step(model, batch, loss_fn, device, autocast)
+            loss, logits, target, n = _step(model, batch, loss_fn, device, autocast, need_loss=False)
             if loss is not None:
                 total += loss.item() * n
                 count += n
@@ -156,13 +160,8 @@ def predict(model: nn.Module, loader, device=None, amp: bool | None = None, prog
     device = get_device() if device is None else torch.device(device)
     model.to(device)
     autocast, _ = _amp_context(device, amp)
-    # Targets ride along in the batch but are not needed for a forward pass without a loss.
-    _, outputs, targets = _run_eval(model, loader, _no_loss, device, autocast, progress, desc="predict")
+    _, outputs, targets = _run_eval(model, loader, None, device, autocast, progress, desc="predict")
     return (outputs, targets) if return_targets else outputs
-
-
-def _no_loss(logits, target):
-    return None
 
 
 def _lower_is_better(name: str) -> bool:

@@ -39,7 +39,8 @@ def smoke_env(tmp_path_factory):
 def test_notebook_runs_in_the_smoke_profile(notebook, smoke_env):
     cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
            "-q", "--timeout", "600", notebook.name]
-    result = subprocess.run(cmd, cwd=notebook.parent, env=smoke_env, capture_output=True, text=True)
+    result = subprocess.run(cmd, cwd=notebook.parent, env=smoke_env, capture_output=True, text=True,
+                            timeout=1200)  # a hung kernel fails the test instead of stalling CI
     assert result.returncode == 0, f"{notebook.name} failed under nbval:\n{result.stdout[-6000:]}{result.stderr[-2000:]}"
 
 

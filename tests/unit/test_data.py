@@ -202,6 +202,18 @@ def test_mirror_archive_is_extracted_into_the_cache(roots, entry, monkeypatch):
     assert path == cache / "toy" and (path / "sub/b.txt").read_bytes() == b"beta"
 
 
+def test_files_placed_in_the_cache_by_hand_are_verified(roots, entry):
+    cache, _ = roots
+    entry(archive="toy.zip", path="toy", members=("a.txt",), checksum=sha256(ARCHIVE))
+    cache.mkdir()
+    (cache / "toy.zip").write_bytes(ARCHIVE)  # as the error message tells an offline user to do
+    assert (data.fetch("toy") / "sub/b.txt").read_bytes() == b"beta"
+    entry(name="toy2", path="toy2.csv")
+    (cache / "toy2.csv").write_bytes(b"not the data")
+    with pytest.raises(DataError, match="the cache file .* has sha256"):
+        data.fetch("toy2")
+
+
 @pytest.mark.parametrize("route", ["/toy.zip", "/toy.tar.gz"])
 def test_archive_download_is_extracted_and_the_archive_dropped(server, roots, entry, route):
     cache, _ = roots

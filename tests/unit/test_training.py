@@ -163,6 +163,12 @@ def test_fit_errors():
         fit(nn.Linear(4, 1), bad, loss_fn=nn.MSELoss(), num_epochs=1, progress=False)
 
 
+def test_evaluate_without_a_loss_gives_metrics_only():
+    train, val = regression_loaders()
+    result = evaluate(nn.Linear(4, 1), val, metrics={"rows": lambda y, p: len(y)})
+    assert result == {"rows": 64.0}
+
+
 def test_predict_keeps_every_row_and_the_order():
     x = torch.arange(10, dtype=torch.float32)[:, None]
     loader = DataLoader(TensorDataset(x, x), batch_size=3)  # 3 + 3 + 3 + 1: no row dropped
