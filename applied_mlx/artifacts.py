@@ -31,6 +31,7 @@ METRICS_FILE = "metrics.json"
 WEIGHTS_FILE = "model.safetensors"
 PRETRAINED_DIR = "model"
 ARTIFACTS_VAR = "APPLIED_MLX_ARTIFACTS"
+_RESERVED = {"schema_version", "component", "weights", "files", "created", "versions"}
 _VERSIONED = ("torch", "torchvision", "transformers", "numpy", "pandas", "scikit-learn", "safetensors")
 
 
@@ -111,6 +112,9 @@ def save_artifact(directory: str | os.PathLike, *, component: str, config: dict,
     """
     if model is None and pretrained is None:
         raise ValueError("save_artifact needs model= (a torch module) or pretrained= (save_pretrained objects)")
+    reserved = sorted(set(config) & _RESERVED)
+    if reserved:
+        raise ValueError(f"config may not set {', '.join(reserved)}: save_artifact writes those itself")
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))

@@ -387,7 +387,9 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
                     if not (member.isfile() or member.isdir()) or not _member_ok(member.name, staging_resolved):
                         raise DataError(f"{archive}: refusing member {member.name!r} (a link, device or "
                                         "path outside the target folder)")
-                tf.extractall(staging)
+                # Python's own 'data' filter, where it exists, re-checks every member as well.
+                extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                tf.extractall(staging, **extra)
         else:
             raise DataError(f"{archive} is neither a zip nor a tar archive")
         # Skip the macOS resource forks some zips carry.

@@ -121,9 +121,12 @@ def test_a_failed_save_leaves_the_previous_artifact(tmp_path):
     A.load_artifact(path).load_into(TinyNet())
 
 
-def test_save_needs_weights(tmp_path):
+def test_save_needs_weights_and_keeps_its_own_keys(tmp_path):
     with pytest.raises(ValueError, match="needs model="):
         A.save_artifact(tmp_path / "x", component="tiny", config={})
+    with pytest.raises(ValueError, match="may not set component, schema_version"):
+        A.save_artifact(tmp_path / "x", component="tiny", config={"schema_version": 2, "component": "x"},
+                        model=TinyNet())
 
 
 def test_artifact_dir(tmp_path, monkeypatch):
