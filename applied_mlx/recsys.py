@@ -177,3 +177,134 @@ def item_knn_scores(train, similarity: np.ndarray) -> np.ndarray:
     """Item-item collaborative filtering: a user's score for an item is the summed similarity
     of that item to everything the user interacted with."""
     return np.asarray(train @ similarity)
+
+
+# Features -----------------------------------------------------------------------------------
+
+def user_features(users: pd.DataFrame) -> np.ndarray:
+    """Engineered user features: age bucket, gender and occupation, one-hot (float32, one row per user)."""
+    age = pd.cut(users["age"], bins=[0, 17, 24, 34, 44, 49, 55, 200], labels=False)
+    parts = [pd.get_dummies(age, prefix="age"), pd.get_dummies(users["gender"], prefix="gender"),
+             pd.get_dummies(users["occupation"], prefix="occ")]
+    return pd.concat(parts, axis=1).to_numpy(np.float32)
+
+
+def item_features(items: pd.DataFrame) -> np.ndarray:
+    """Engineered item features: genre flags and the release decade, one-hot (float32, one row per item)."""
+    decade = (items["year"].fillna(items["year"].median()) // 10 * 10).astype(int)
+    parts = [items[list(GENRES)].astype(np.float32), pd.get_dummies(decade, prefix="decade")]
+    return pd.concat(parts, axis=1).to_numpy(np.float32)
+
+
+# Models ---------------------------------------------------------------------------------------
+
+def _torch():
+    import torch
+    from torch import nn
+
+    return torch, nn
+
+
+def build_rating_model(n_users: int, n_items: int, user_feats: np.ndarray, item_feats: np.ndarray,
+                       dim: int = 64, l2: float = 0.1, rating_range: tuple[float, float] = (1.0, 5.0)):
+    """A ``RatingModel``: see its docstring. Built through a function so that importing this
+    module does not import torch."""
+    torch, nn = _torch()
+
+    class RatingModel(nn.Module):
+        """Predicts a rating: user and item vectors (an embedding plus a projection of the
+        features) dotted, plus user and item biases, squashed into the rating range.
+
+        Called with ``labels`` it returns its own loss: MSE plus ``l2`` times the squared norm of
+        the batch's embeddings (the regulariser that keeps 100k ratings from being memorised).
+        """
+
+        def __init__(self):
+            super().__init__()
+            self.user_emb, self.item_emb = nn.Embedding(n_users, dim), nn.Embedding(n_items, dim)
+            self.user_bias, self.item_bias = nn.Embedding(n_users, 1), nn.Embedding(n_items, 1)
+            self.user_proj = nn.Linear(user_feats.shape[1], dim, bias=False)
+            self.item_proj = nn.Linear(item_feats.shape[1], dim, bias=False)
+            self.register_buffer("user_feats", torch.as_tensor(user_feats))
+            self.register_buffer("item_feats", torch.as_tensor(item_feats))
+            for emb in (self.user_emb, self.item_emb):
+                nn.init.normal_(emb.weight, std=0.01)
+            for emb in (self.user_bias, self.item_bias):
+                nn.init.zeros_(emb.weight)
+            nn.init.normal_(self.user_proj.weight, std=0.01)
+            nn.init.normal_(self.item_proj.weight, std=0.01)
+            self.low, self.high = rating_range
+
+        def vectors(self, user, item):
+            u = self.user_emb(user) + self.user_proj(self.user_feats[user])
+            v = self.item_emb(item) + self.item_proj(self.item_feats[item])
+            return u, v
+
+        def forward(self, user, item, labels=None):
+            u, v = self.vectors(user, item)
+            raw = (u * v).sum(-1) + self.user_bias(user).squeeze(-1) + self.item_bias(item).squeeze(-1)
+            # a little beyond the range, so that 1 and 5 are reachable
+            pred = self.low - 0.5 + (self.high - self.low + 1.0) * torch.sigmoid(raw)
+            loss = None
+            if labels is not None:
+                penalty = (u.pow(2).sum(-1) + v.pow(2).sum(-1)).mean()
+                loss = nn.functional.mse_loss(pred, labels.float()) + l2 * penalty
+            return _Output(logits=pred, loss=loss)
+
+    return RatingModel()
+
+
+def build_history_encoder(n_items: int, user_feats_dim: int, item_feats: np.ndarray, dim: int = 200,
+                          dropout: float = 0.5):
+    """A ``HistoryEncoder``: see its docstring."""
+    torch, nn = _torch()
+    F = nn.functional
+
+    class HistoryEncoder(nn.Module):
+        """Scores every item for a user from the items they interacted with (Mult-DAE style).
+
+        The history (a 0/1 vector over items, L2-normalised, with dropout while training) and the
+        user's features are encoded into a user vector; item vectors are an embedding plus a
+        projection of the item features; a softmax over all items is trained to put the user's
+        items first. Called with ``labels`` (the items to predict) it returns the multinomial
+        log-likelihood loss.
+        """
+
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Dropout(dropout)
+            self.encode = nn.Linear(n_items, dim)
+            self.encode_user = nn.Linear(user_feats_dim, dim, bias=False)
+            self.item_emb = nn.Parameter(torch.empty(n_items, dim))
+            self.item_proj = nn.Linear(item_feats.shape[1], dim, bias=False)
+            self.item_bias = nn.Parameter(torch.zeros(n_items))
+            self.register_buffer("item_feats", torch.as_tensor(item_feats))
+            nn.init.xavier_uniform_(self.item_emb)
+
+        def forward(self, history, user_features, labels=None):
+            x = self.drop(F.normalize(history, dim=-1))
+            h = torch.tanh(self.encode(x) + self.encode_user(user_features))
+            items = self.item_emb + self.item_proj(self.item_feats)
+            logits = h @ items.T + self.item_bias
+            loss = None
+            if labels is not None:
+                target = labels.clamp(min=0)  # -1 marks seen items in validation labels
+                loss = -(F.log_softmax(logits, dim=-1) * target).sum(-1).mean()
+            return _Output(logits=logits, loss=loss)
+
+    return HistoryEncoder()
+
+
+@dataclass
+class _Output:
+    logits: object
+    loss: object = None
+
+
+def ndcg_from_scores(y_true: np.ndarray, scores: np.ndarray, k: int = 10) -> float:
+    """nDCG@k of score rows, for ``fit``'s validation: ``y_true`` > 0 marks relevant items and
+    < 0 items to leave out (already seen); users without relevant items are skipped."""
+    recs = top_k(scores, k, exclude=y_true < 0)
+    from .metrics import ranking_metrics
+
+    return ranking_metrics(recs, y_true > 0, k=k)[f"ndcg@{k}"]

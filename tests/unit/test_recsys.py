@@ -79,3 +79,63 @@ def test_synthetic_ratings_have_structure_that_cf_finds():
     rng = np.random.default_rng(0)
     chance = ranking_metrics(recsys.top_k(rng.random(x.shape), 10, x), truth, k=10)
     assert knn["ndcg@10"] > 1.5 * chance["ndcg@10"]
+
+
+def test_features_are_one_hot_rows():
+    data = recsys.synthetic_ratings(seed=1)
+    uf, itf = recsys.user_features(data.users), recsys.item_features(data.items)
+    assert uf.shape[0] == data.n_users and itf.shape[0] == data.n_items
+    assert set(np.unique(uf)) <= {0.0, 1.0} and (uf.sum(axis=1) == 3).all()  # age, gender, occupation
+    assert (itf[:, len(recsys.GENRES):].sum(axis=1) == 1).all()  # exactly one decade
+
+
+def test_ndcg_from_scores_leaves_out_seen_items():
+    y = np.array([[1.0, -1.0, 0.0], [0.0, 0.0, 0.0]])  # user 0: item 0 relevant, item 1 seen; user 1 skipped
+    scores = np.array([[0.5, 0.9, 0.1], [1.0, 0.0, 0.0]])
+    assert recsys.ndcg_from_scores(y, scores, k=1) == 1.0  # the seen item 1 may not take rank 1
+
+
+def synthetic_batches(data):
+    train, test = recsys.stratified_split(data.ratings)
+    batch = {"user": torch.tensor(train.user.values), "item": torch.tensor(train.item.values),
+             "labels": torch.tensor(train.rating.values, dtype=torch.float32)}
+    return train, test, batch
+
+
+def test_rating_model_learns_and_stays_in_range():
+    from applied_mlx.training import fit
+
+    data = recsys.synthetic_ratings(seed=2)
+    train, test, batch = synthetic_batches(data)
+    torch.manual_seed(0)
+    model = recsys.build_rating_model(data.n_users, data.n_items, recsys.user_features(data.users),
+                                      recsys.item_features(data.items), dim=8, l2=0.01)
+    result = fit(model, [batch], [batch], lr=0.05, num_epochs=30, progress=False, seed=0)
+    assert result.history["train_loss"].iloc[-1] < 0.5 * result.history["train_loss"].iloc[0]
+    pred = model(batch["user"], batch["item"]).logits
+    assert pred.min() >= 0.5 and pred.max() <= 5.5
+    mean_baseline = ((batch["labels"] - batch["labels"].mean()) ** 2).mean()
+    assert ((pred - batch["labels"]) ** 2).mean() < mean_baseline
+
+
+def test_history_encoder_ranks_held_out_items_above_chance():
+    from applied_mlx.metrics import ranking_metrics
+    from applied_mlx.training import fit
+
+    data = recsys.synthetic_ratings(seed=3)
+    train, test = recsys.stratified_split(data.ratings)
+    x = torch.tensor(recsys.interaction_matrix(train, data.n_users, data.n_items).toarray())
+    uf = torch.tensor(recsys.user_features(data.users))
+    torch.manual_seed(0)
+    model = recsys.build_history_encoder(data.n_items, uf.shape[1], recsys.item_features(data.items), dim=16)
+    batch = {"history": x, "user_features": uf, "labels": x}
+    result = fit(model, [batch], lr=1e-2, num_epochs=40, progress=False, seed=0)
+    assert result.history["train_loss"].iloc[-1] < result.history["train_loss"].iloc[0]
+    model.eval()
+    with torch.no_grad():
+        scores = model(x, uf).logits
+    truth = recsys.interaction_matrix(test, data.n_users, data.n_items)
+    learned = ranking_metrics(recsys.top_k(scores, 10, x.numpy() > 0), truth, k=10)["ndcg@10"]
+    chance = ranking_metrics(recsys.top_k(np.random.default_rng(0).random(x.shape), 10, x.numpy() > 0),
+                             truth, k=10)["ndcg@10"]
+    assert learned > 1.5 * chance
