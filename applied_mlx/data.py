@@ -22,7 +22,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 MIRROR_VAR = "APPLIED_MLX_MIRROR"
@@ -62,7 +62,6 @@ class DataSource:
     members: tuple[str, ...] = ()
     tree_sha256: str | None = None
     homepage: str = ""
-    notes: str = field(default="", compare=False)
 
     def __post_init__(self):
         if self.checksum is None and self.tree_sha256 is None:
@@ -432,7 +431,7 @@ def resolve_model(name: str | os.PathLike) -> str:
     local = Path(text).expanduser()
     if local.is_dir():
         return str(local)
-    if text.startswith((".", "/", "~")) or (isinstance(name, Path)):
+    if text.startswith((".", "/", "~")) or isinstance(name, Path):
         raise ValueError(f"model folder {text} does not exist")
     mirror = mirror_root()
     if mirror is not None and (mirror / "models" / text).is_dir():

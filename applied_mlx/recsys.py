@@ -12,6 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .metrics import ranking_metrics
 
 GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
           "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
@@ -122,11 +128,9 @@ def stratified_split(ratings: pd.DataFrame, ratio: float = 0.75, seed: int = 42)
             shuffled[~in_train].sort_values(["user", "item"]).reset_index(drop=True))
 
 
-def interaction_matrix(ratings: pd.DataFrame, n_users: int, n_items: int, values: str | None = None):
-    """A CSR (users x items) matrix of ones (implicit feedback) or of the ``values`` column."""
-    import scipy.sparse as sp
-
-    data = np.ones(len(ratings), dtype=np.float32) if values is None else ratings[values].to_numpy(np.float32)
+def interaction_matrix(ratings: pd.DataFrame, n_users: int, n_items: int):
+    """A CSR (users x items) matrix of ones: who interacted with what (implicit feedback)."""
+    data = np.ones(len(ratings), dtype=np.float32)
     return sp.csr_matrix((data, (ratings["user"].to_numpy(), ratings["item"].to_numpy())),
                          shape=(n_users, n_items))
 
@@ -138,12 +142,10 @@ def top_k(scores, k: int, exclude=None) -> np.ndarray:
     to leave out (the items a user already rated). Rows with fewer than ``k`` allowed items are
     padded with -1.
     """
-    import scipy.sparse as sp
-
     s = np.array(scores.detach().cpu().numpy() if hasattr(scores, "detach") else scores, dtype=np.float64)
     if s.ndim != 2:
         raise ValueError(f"scores must be 2-D (users x items), got shape {s.shape}")
-    if not 1 <= k:
+    if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     if exclude is not None:
         mask = exclude.nonzero() if sp.issparse(exclude) else np.nonzero(np.asarray(exclude, dtype=bool))
@@ -198,113 +200,95 @@ def item_features(items: pd.DataFrame) -> np.ndarray:
 
 # Models ---------------------------------------------------------------------------------------
 
-def _torch():
-    import torch
-    from torch import nn
-
-    return torch, nn
-
-
-def build_rating_model(n_users: int, n_items: int, user_feats: np.ndarray, item_feats: np.ndarray,
-                       dim: int = 64, l2: float = 0.1, rating_range: tuple[float, float] = (1.0, 5.0)):
-    """A ``RatingModel``: see its docstring. Built through a function so that importing this
-    module does not import torch."""
-    torch, nn = _torch()
-
-    class RatingModel(nn.Module):
-        """Predicts a rating: user and item vectors (an embedding plus a projection of the
-        features) dotted, plus user and item biases, squashed into the rating range.
-
-        Called with ``labels`` it returns its own loss: MSE plus ``l2`` times the squared norm of
-        the batch's embeddings (the regulariser that keeps 100k ratings from being memorised).
-        """
-
-        def __init__(self):
-            super().__init__()
-            self.user_emb, self.item_emb = nn.Embedding(n_users, dim), nn.Embedding(n_items, dim)
-            self.user_bias, self.item_bias = nn.Embedding(n_users, 1), nn.Embedding(n_items, 1)
-            self.user_proj = nn.Linear(user_feats.shape[1], dim, bias=False)
-            self.item_proj = nn.Linear(item_feats.shape[1], dim, bias=False)
-            self.register_buffer("user_feats", torch.as_tensor(user_feats))
-            self.register_buffer("item_feats", torch.as_tensor(item_feats))
-            for emb in (self.user_emb, self.item_emb):
-                nn.init.normal_(emb.weight, std=0.01)
-            for emb in (self.user_bias, self.item_bias):
-                nn.init.zeros_(emb.weight)
-            nn.init.normal_(self.user_proj.weight, std=0.01)
-            nn.init.normal_(self.item_proj.weight, std=0.01)
-            self.low, self.high = rating_range
-
-        def vectors(self, user, item):
-            u = self.user_emb(user) + self.user_proj(self.user_feats[user])
-            v = self.item_emb(item) + self.item_proj(self.item_feats[item])
-            return u, v
-
-        def forward(self, user, item, labels=None):
-            u, v = self.vectors(user, item)
-            raw = (u * v).sum(-1) + self.user_bias(user).squeeze(-1) + self.item_bias(item).squeeze(-1)
-            # a little beyond the range, so that 1 and 5 are reachable
-            pred = self.low - 0.5 + (self.high - self.low + 1.0) * torch.sigmoid(raw)
-            loss = None
-            if labels is not None:
-                penalty = (u.pow(2).sum(-1) + v.pow(2).sum(-1)).mean()
-                loss = nn.functional.mse_loss(pred, labels.float()) + l2 * penalty
-            return _Output(logits=pred, loss=loss)
-
-    return RatingModel()
-
-
-def build_history_encoder(n_items: int, user_feats_dim: int, item_feats: np.ndarray, dim: int = 200,
-                          dropout: float = 0.5):
-    """A ``HistoryEncoder``: see its docstring."""
-    torch, nn = _torch()
-    F = nn.functional
-
-    class HistoryEncoder(nn.Module):
-        """Scores every item for a user from the items they interacted with (Mult-DAE style).
-
-        The history (a 0/1 vector over items, L2-normalised, with dropout while training) and the
-        user's features are encoded into a user vector; item vectors are an embedding plus a
-        projection of the item features; a softmax over all items is trained to put the user's
-        items first. Called with ``labels`` (the items to predict) it returns the multinomial
-        log-likelihood loss.
-        """
-
-        def __init__(self):
-            super().__init__()
-            self.drop = nn.Dropout(dropout)
-            self.encode = nn.Linear(n_items, dim)
-            self.encode_user = nn.Linear(user_feats_dim, dim, bias=False)
-            self.item_emb = nn.Parameter(torch.empty(n_items, dim))
-            self.item_proj = nn.Linear(item_feats.shape[1], dim, bias=False)
-            self.item_bias = nn.Parameter(torch.zeros(n_items))
-            self.register_buffer("item_feats", torch.as_tensor(item_feats))
-            nn.init.xavier_uniform_(self.item_emb)
-
-        def forward(self, history, user_features, labels=None):
-            x = self.drop(F.normalize(history, dim=-1))
-            h = torch.tanh(self.encode(x) + self.encode_user(user_features))
-            items = self.item_emb + self.item_proj(self.item_feats)
-            logits = h @ items.T + self.item_bias
-            loss = None
-            if labels is not None:
-                target = labels.clamp(min=0)  # -1 marks seen items in validation labels
-                loss = -(F.log_softmax(logits, dim=-1) * target).sum(-1).mean()
-            return _Output(logits=logits, loss=loss)
-
-    return HistoryEncoder()
-
-
 @dataclass
-class _Output:
-    logits: object
-    loss: object = None
+class ModelOutput:
+    """What the models return: scores (``logits``) and, when called with ``labels``, their own loss."""
+
+    logits: torch.Tensor
+    loss: torch.Tensor | None = None
+
+
+class RatingModel(nn.Module):
+    """Predicts a rating: user and item vectors (an embedding plus a projection of the features)
+    dotted, plus user and item biases, squashed into the rating range.
+
+    user_feats, item_feats: one feature row per user / item (``user_features``, ``item_features``);
+        kept as buffers, so they travel with the weights.
+    l2: weight of the squared norm of the batch's embeddings in the loss (the regulariser that
+        keeps 100k ratings from being memorised).
+    Called with ``labels`` it returns its own loss: MSE plus the ``l2`` penalty.
+    """
+
+    def __init__(self, n_users: int, n_items: int, user_feats: np.ndarray, item_feats: np.ndarray,
+                 dim: int = 64, l2: float = 0.1, rating_range: tuple[float, float] = (1.0, 5.0)):
+        super().__init__()
+        self.user_emb, self.item_emb = nn.Embedding(n_users, dim), nn.Embedding(n_items, dim)
+        self.user_bias, self.item_bias = nn.Embedding(n_users, 1), nn.Embedding(n_items, 1)
+        self.user_proj = nn.Linear(user_feats.shape[1], dim, bias=False)
+        self.item_proj = nn.Linear(item_feats.shape[1], dim, bias=False)
+        self.register_buffer("user_feats", torch.as_tensor(user_feats))
+        self.register_buffer("item_feats", torch.as_tensor(item_feats))
+        for emb in (self.user_emb, self.item_emb):
+            nn.init.normal_(emb.weight, std=0.01)
+        for emb in (self.user_bias, self.item_bias):
+            nn.init.zeros_(emb.weight)
+        nn.init.normal_(self.user_proj.weight, std=0.01)
+        nn.init.normal_(self.item_proj.weight, std=0.01)
+        self.l2 = l2
+        self.low, self.high = rating_range
+
+    def vectors(self, user, item):
+        u = self.user_emb(user) + self.user_proj(self.user_feats[user])
+        v = self.item_emb(item) + self.item_proj(self.item_feats[item])
+        return u, v
+
+    def forward(self, user, item, labels=None) -> ModelOutput:
+        u, v = self.vectors(user, item)
+        raw = (u * v).sum(-1) + self.user_bias(user).squeeze(-1) + self.item_bias(item).squeeze(-1)
+        # a little beyond the range, so that 1 and 5 are reachable
+        pred = self.low - 0.5 + (self.high - self.low + 1.0) * torch.sigmoid(raw)
+        loss = None
+        if labels is not None:
+            penalty = (u.pow(2).sum(-1) + v.pow(2).sum(-1)).mean()
+            loss = F.mse_loss(pred, labels.float()) + self.l2 * penalty
+        return ModelOutput(logits=pred, loss=loss)
+
+
+class HistoryEncoder(nn.Module):
+    """Scores every item for a user from the items they interacted with (Mult-DAE style).
+
+    The history (a 0/1 vector over items, L2-normalised, with dropout while training) and the
+    user's features are encoded into a user vector; item vectors are an embedding plus a
+    projection of the item features; a softmax over all items is trained to put the user's items
+    first. Called with ``labels`` (the items to predict; -1 marks seen items in validation labels,
+    which carry no weight) it returns the multinomial log-likelihood loss.
+    """
+
+    def __init__(self, n_items: int, user_feats_dim: int, item_feats: np.ndarray, dim: int = 200,
+                 dropout: float = 0.5):
+        super().__init__()
+        self.drop = nn.Dropout(dropout)
+        self.encode = nn.Linear(n_items, dim)
+        self.encode_user = nn.Linear(user_feats_dim, dim, bias=False)
+        self.item_emb = nn.Parameter(torch.empty(n_items, dim))
+        self.item_proj = nn.Linear(item_feats.shape[1], dim, bias=False)
+        self.item_bias = nn.Parameter(torch.zeros(n_items))
+        self.register_buffer("item_feats", torch.as_tensor(item_feats))
+        nn.init.xavier_uniform_(self.item_emb)
+
+    def forward(self, history, user_features, labels=None) -> ModelOutput:
+        x = self.drop(F.normalize(history, dim=-1))
+        h = torch.tanh(self.encode(x) + self.encode_user(user_features))
+        items = self.item_emb + self.item_proj(self.item_feats)
+        logits = h @ items.T + self.item_bias
+        loss = None
+        if labels is not None:
+            loss = -(F.log_softmax(logits, dim=-1) * labels.clamp(min=0)).sum(-1).mean()
+        return ModelOutput(logits=logits, loss=loss)
 
 
 def ndcg_from_scores(y_true: np.ndarray, scores: np.ndarray, k: int = 10) -> float:
     """nDCG@k of score rows, for ``fit``'s validation: ``y_true`` > 0 marks relevant items and
     < 0 items to leave out (already seen); users without relevant items are skipped."""
     recs = top_k(scores, k, exclude=y_true < 0)
-    from .metrics import ranking_metrics
-
     return ranking_metrics(recs, y_true > 0, k=k)[f"ndcg@{k}"]

@@ -108,7 +108,7 @@ def test_rating_model_learns_and_stays_in_range():
     data = recsys.synthetic_ratings(seed=2)
     train, test, batch = synthetic_batches(data)
     torch.manual_seed(0)
-    model = recsys.build_rating_model(data.n_users, data.n_items, recsys.user_features(data.users),
+    model = recsys.RatingModel(data.n_users, data.n_items, recsys.user_features(data.users),
                                       recsys.item_features(data.items), dim=8, l2=0.01)
     result = fit(model, [batch], [batch], lr=0.05, num_epochs=30, progress=False, seed=0)
     assert result.history["train_loss"].iloc[-1] < 0.5 * result.history["train_loss"].iloc[0]
@@ -127,7 +127,7 @@ def test_history_encoder_ranks_held_out_items_above_chance():
     x = torch.tensor(recsys.interaction_matrix(train, data.n_users, data.n_items).toarray())
     uf = torch.tensor(recsys.user_features(data.users))
     torch.manual_seed(0)
-    model = recsys.build_history_encoder(data.n_items, uf.shape[1], recsys.item_features(data.items), dim=16)
+    model = recsys.HistoryEncoder(data.n_items, uf.shape[1], recsys.item_features(data.items), dim=16)
     batch = {"history": x, "user_features": uf, "labels": x}
     result = fit(model, [batch], lr=1e-2, num_epochs=40, progress=False, seed=0)
     assert result.history["train_loss"].iloc[-1] < result.history["train_loss"].iloc[0]
