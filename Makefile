@@ -26,4 +26,4 @@ demo:
 	$(PYTHON) tools/run_notebooks.py --app
 
 bench:
-	$(PYTHON) benchmarks/bench_foundation.py
+	for f in benchmarks/bench_*.py; do $(PYTHON) $$f || exit 1; done
