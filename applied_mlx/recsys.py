@@ -17,7 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .metrics import ranking_metrics
+from .metrics import mae, ranking_metrics, rmse
+from .training import FitResult, fit, tensor_loader
 
 GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
           "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
@@ -93,7 +94,8 @@ def synthetic_ratings(n_users: int = 120, n_items: int = 80, n_factors: int = 4,
     prob = weight / weight.sum(axis=1, keepdims=True)
     rows = []
     for u in range(n_users):
-        n = max(5, int(density * n_items))
+        # history lengths vary as in real data: most users rate a little, some a lot
+        n = int(np.clip(rng.lognormal(np.log(density * n_items), 0.6), 5, n_items // 2))
         chosen = rng.choice(n_items, size=n, replace=False, p=prob[u])
         stars = np.clip(np.rint(1.5 + 3.5 * affinity[u, chosen] + rng.normal(0, 0.6, n)), 1, 5)
         rows += [(u, i, int(s), 880_000_000 + int(rng.integers(0, 10_000_000))) for i, s in zip(chosen, stars)]
@@ -253,34 +255,52 @@ class RatingModel(nn.Module):
             loss = F.mse_loss(pred, labels.float()) + self.l2 * penalty
         return ModelOutput(logits=pred, loss=loss)
 
+    @torch.no_grad()
+    def score_all(self) -> torch.Tensor:
+        """(users x items) predicted ratings for every pair, in one call."""
+        users = torch.arange(self.user_emb.num_embeddings, device=self.user_emb.weight.device)
+        items = torch.arange(self.item_emb.num_embeddings, device=users.device)
+        u, v = self.vectors(users, items)
+        raw = u @ v.T + self.user_bias.weight + self.item_bias.weight.T
+        return self.low - 0.5 + (self.high - self.low + 1.0) * torch.sigmoid(raw)
+
 
 class HistoryEncoder(nn.Module):
     """Scores every item for a user from the items they interacted with (Mult-DAE style).
 
-    The history (a 0/1 vector over items, L2-normalised, with dropout while training) and the
-    user's features are encoded into a user vector; item vectors are an embedding plus a
-    projection of the item features; a softmax over all items is trained to put the user's items
-    first. Called with ``labels`` (the items to predict; -1 marks seen items in validation labels,
-    which carry no weight) it returns the multinomial log-likelihood loss.
+    The user's vector is computed, not looked up: their history (a 0/1 vector over items,
+    L2-normalised) and their features (scaled by ``feature_scale``) go through dropout, a linear
+    layer and a tanh. Computing it from the history is what lets a new user be folded in without
+    retraining. Item vectors are an embedding plus a projection of the item features; a softmax
+    over all items is trained to put the user's items first. Called with ``labels`` (the items to
+    predict; -1 marks seen items in validation labels, which carry no weight) it returns the
+    multinomial log-likelihood loss.
+
+    dropout: of the input; high (0.7) because it is the denoising that makes the model generalise.
+    feature_scale: the user features' weight next to the normalised history (whose entries are
+        about 0.1): large values let the model memorise users by their features.
     """
 
     def __init__(self, n_items: int, user_feats_dim: int, item_feats: np.ndarray, dim: int = 200,
-                 dropout: float = 0.5):
+                 dropout: float = 0.7, feature_scale: float = 0.1):
         super().__init__()
+        self.feature_scale = feature_scale
         self.drop = nn.Dropout(dropout)
-        self.encode = nn.Linear(n_items, dim)
-        self.encode_user = nn.Linear(user_feats_dim, dim, bias=False)
+        self.encode = nn.Linear(n_items + user_feats_dim, dim)
         self.item_emb = nn.Parameter(torch.empty(n_items, dim))
         self.item_proj = nn.Linear(item_feats.shape[1], dim, bias=False)
         self.item_bias = nn.Parameter(torch.zeros(n_items))
         self.register_buffer("item_feats", torch.as_tensor(item_feats))
         nn.init.xavier_uniform_(self.item_emb)
 
+    def item_vectors(self) -> torch.Tensor:
+        """(items x dim): what each item looks like to the model."""
+        return self.item_emb + self.item_proj(self.item_feats)
+
     def forward(self, history, user_features, labels=None) -> ModelOutput:
-        x = self.drop(F.normalize(history, dim=-1))
-        h = torch.tanh(self.encode(x) + self.encode_user(user_features))
-        items = self.item_emb + self.item_proj(self.item_feats)
-        logits = h @ items.T + self.item_bias
+        x = torch.cat([F.normalize(history, dim=-1), self.feature_scale * user_features], dim=-1)
+        user = torch.tanh(self.encode(self.drop(x)))
+        logits = user @ self.item_vectors().T + self.item_bias
         loss = None
         if labels is not None:
             loss = -(F.log_softmax(logits, dim=-1) * labels.clamp(min=0)).sum(-1).mean()
@@ -292,3 +312,429 @@ def ndcg_from_scores(y_true: np.ndarray, scores: np.ndarray, k: int = 10) -> flo
     < 0 items to leave out (already seen); users without relevant items are skipped."""
     recs = top_k(scores, k, exclude=y_true < 0)
     return ranking_metrics(recs, y_true > 0, k=k)[f"ndcg@{k}"]
+
+
+# Training -------------------------------------------------------------------------------------
+
+def rating_loader(ratings: pd.DataFrame, batch_size: int = 1024, shuffle: bool = False,
+                  seed: int | None = None):
+    """Batches ``{"user", "item", "labels"}`` of a ratings frame, for ``RatingModel``."""
+    return tensor_loader({"user": torch.tensor(ratings["user"].to_numpy(np.int64)),
+                          "item": torch.tensor(ratings["item"].to_numpy(np.int64)),
+                          "labels": torch.tensor(ratings["rating"].to_numpy(np.float32))},
+                         batch_size, shuffle=shuffle, seed=seed)
+
+
+def history_loader(history, user_feats: np.ndarray, labels, batch_size: int = 128, shuffle: bool = False,
+                   seed: int | None = None):
+    """Batches ``{"history", "user_features", "labels"}``, one row per user, for ``HistoryEncoder``.
+
+    history, labels: (users x items) 0/1 matrices, dense or sparse; in labels -1 marks items to
+    leave out of the loss and the metric (the ones already in the history).
+    """
+    def dense(x):
+        return torch.as_tensor(x.toarray() if sp.issparse(x) else np.asarray(x), dtype=torch.float32)
+
+    return tensor_loader({"history": dense(history), "user_features": torch.as_tensor(user_feats, dtype=torch.float32),
+                          "labels": dense(labels)}, batch_size, shuffle=shuffle, seed=seed)
+
+
+@dataclass
+class TrainingRun:
+    """A model trained in two stages, and both stages' histories.
+
+    selection: trained on the training set minus a validation slice, early-stopped on it; it
+        picks the number of epochs. final: retrained from scratch on the whole training set for
+        that many epochs (more data, same recipe), which is the model returned.
+    """
+
+    model: nn.Module
+    selection: FitResult
+    final: FitResult
+
+    @property
+    def epochs(self) -> int:
+        return len(self.final.history)
+
+    @property
+    def seconds(self) -> float:
+        return self.selection.seconds + self.final.seconds
+
+
+def _select_then_refit(make_model, fit_loader, val_loader, full_loader, *, metric, monitor, max_epochs, patience,
+                       lr, seed, progress) -> TrainingRun:
+    torch.manual_seed(seed)
+    selection = fit(make_model(), fit_loader, val_loader, lr=lr, num_epochs=max_epochs, metrics=metric,
+                    monitor=monitor, patience=patience, seed=seed, progress=progress)
+    torch.manual_seed(seed)
+    model = make_model()
+    final = fit(model, full_loader, lr=lr, num_epochs=selection.best_epoch, restore_best=False, seed=seed,
+                progress=progress)
+    return TrainingRun(model=model, selection=selection, final=final)
+
+
+def train_rating_model(data: RatingData, train: pd.DataFrame, *, dim: int = 128, l2: float = 0.1, lr: float = 2e-3,
+                       batch_size: int = 256, max_epochs: int = 30, patience: int = 3, val_fraction: float = 0.1,
+                       seed: int = 0, progress: bool = True) -> TrainingRun:
+    """Train a ``RatingModel`` on ``train`` (MSE on the stars); epochs chosen on a per-user
+    validation slice of ``train`` by RMSE, then a refit on all of ``train``."""
+    fit_part, val_part = stratified_split(train, 1.0 - val_fraction, seed=seed)
+    uf, itf = user_features(data.users), item_features(data.items)
+
+    def make_model():
+        return RatingModel(data.n_users, data.n_items, uf, itf, dim=dim, l2=l2)
+
+    return _select_then_refit(
+        make_model, rating_loader(fit_part, batch_size, shuffle=True, seed=seed),
+        rating_loader(val_part, 8192), rating_loader(train, batch_size, shuffle=True, seed=seed),
+        metric={"rmse": rmse}, monitor="val_rmse", max_epochs=max_epochs, patience=patience, lr=lr, seed=seed,
+        progress=progress)
+
+
+def train_ranking_model(data: RatingData, train: pd.DataFrame, *, dim: int = 200, dropout: float = 0.7,
+                        feature_scale: float = 0.1, lr: float = 1e-3, batch_size: int = 128, max_epochs: int = 200,
+                        patience: int = 20, val_fraction: float = 0.1, seed: int = 0,
+                        progress: bool = True) -> TrainingRun:
+    """Train a ``HistoryEncoder`` on ``train`` (softmax over items: implicit feedback); epochs
+    chosen on a per-user validation slice of ``train`` by nDCG@10, then a refit on all of ``train``."""
+    fit_part, val_part = stratified_split(train, 1.0 - val_fraction, seed=seed)
+    uf, itf = user_features(data.users), item_features(data.items)
+    fit_history = interaction_matrix(fit_part, data.n_users, data.n_items)
+    val_labels = interaction_matrix(val_part, data.n_users, data.n_items) - fit_history
+    full_history = interaction_matrix(train, data.n_users, data.n_items)
+
+    def make_model():
+        return HistoryEncoder(data.n_items, uf.shape[1], itf, dim=dim, dropout=dropout, feature_scale=feature_scale)
+
+    return _select_then_refit(
+        make_model, history_loader(fit_history, uf, fit_history, batch_size, shuffle=True, seed=seed),
+        history_loader(fit_history, uf, val_labels, 1024),
+        history_loader(full_history, uf, full_history, batch_size, shuffle=True, seed=seed),
+        metric={"ndcg@10": ndcg_from_scores}, monitor="val_ndcg@10", max_epochs=max_epochs, patience=patience,
+        lr=lr, seed=seed, progress=progress)
+
+
+# Inference ------------------------------------------------------------------------------------
+
+COMPONENT = "day1-recommender"
+LIKED = 4  # a rating at or above this is "liked" when explaining a recommendation
+REASON_SIMILARITY = 0.15  # below this item-item cosine, a liked movie does not explain a pick
+
+
+@dataclass
+class Recommendation:
+    """One recommended item. ``score``: the model's probability that this is the user's next
+    movie, among the movies they have not rated (or the cosine similarity, for ``similar_items``)."""
+
+    item_id: int
+    title: str
+    score: float
+    reason: str
+    predicted_rating: float | None = None
+
+
+@dataclass
+class Recommendations:
+    """The answer to a recommendation request: a list of ``Recommendation`` and what it is based on.
+
+    cold_start: True when the user was unknown, so the list is the most popular items, not personal.
+    """
+
+    user_id: int | None
+    items: list[Recommendation]
+    cold_start: bool = False
+    note: str = ""
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i) -> Recommendation:
+        return self.items[i]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per item: item_id, title, score, predicted_rating, reason."""
+        frame = pd.DataFrame([r.__dict__ for r in self.items],
+                             columns=["item_id", "title", "score", "predicted_rating", "reason"])
+        return frame.dropna(axis=1, how="all")
+
+    def _repr_html_(self) -> str:
+        head = f"<p>{self.note}</p>" if self.note else ""
+        return head + self.to_frame()._repr_html_()
+
+
+class _Parts(nn.Module):
+    """What a Recommender saves in ``model.safetensors``: its models and the user features."""
+
+    def __init__(self, ranker: HistoryEncoder, user_feats: np.ndarray, rater: RatingModel | None = None):
+        super().__init__()
+        self.ranker, self.rater = ranker, rater
+        self.register_buffer("user_feats", torch.as_tensor(np.asarray(user_feats, dtype=np.float32)))
+
+
+class Recommender:
+    """Top-N recommendations with reasons, for known users, new users (fold-in) and items.
+
+    Ids in and out are the data set's own ids (MovieLens ``movielens_id``: users 1-943, items
+    1-1682); an item can also be named by its title. Ranking comes from the ``HistoryEncoder``,
+    the predicted stars from the ``RatingModel`` (optional), the reasons and ``similar_items``
+    from item-item cosine similarity over the training interactions.
+
+    Built with ``Recommender.from_training(data, train, ranker, rater)``; saved with ``save(dir)``;
+    loaded with ``Recommender.load(dir)``.
+    """
+
+    def __init__(self, ranker: HistoryEncoder, items: pd.DataFrame, users: pd.DataFrame, train: pd.DataFrame,
+                 user_feats: np.ndarray, rater: RatingModel | None = None, config: dict | None = None):
+        self.parts = _Parts(ranker, user_feats, rater).eval()
+        self.items = items.reset_index(drop=True)
+        self.users = users.reset_index(drop=True)
+        self.train = train[["user", "item", "rating"]].reset_index(drop=True)
+        self.config = dict(config or {})
+        self._item_index = {int(m): i for i, m in enumerate(self.items["movielens_id"])}
+        self._user_index = {int(m): i for i, m in enumerate(self.users["movielens_id"])}
+        n_users, n_items = len(self.users), len(self.items)
+        self.stars = sp.csr_matrix((self.train["rating"].to_numpy(np.float32),
+                                    (self.train["user"].to_numpy(), self.train["item"].to_numpy())),
+                                   shape=(n_users, n_items))
+        self.history = interaction_matrix(self.train, n_users, n_items)
+        self.popularity = popularity_scores(self.history)
+        self.similarity = item_cosine_similarity(self.history)
+
+    @classmethod
+    def from_training(cls, data: RatingData, train: pd.DataFrame, ranker: HistoryEncoder,
+                      rater: RatingModel | None = None) -> "Recommender":
+        """Wrap trained models with the data they were trained on."""
+        config = {"data": data.name, "ranker": _ranker_args(ranker), "rater": _rater_args(rater) if rater else None}
+        return cls(ranker, data.items, data.users, train, user_features(data.users), rater, config)
+
+    # ids and arguments ---------------------------------------------------------------------
+
+    @property
+    def n_users(self) -> int:
+        return len(self.users)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    def find_item(self, item) -> int:
+        """The item id of ``item``: an id, or a title (case-insensitive; the year may be left out; a
+        part of a title picks the most-rated movie containing it). Raises ``ValueError`` with close titles if none matches."""
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            if int(item) not in self._item_index:
+                raise ValueError(f"no item with id {item}; ids run from {min(self._item_index)} to "
+                                 f"{max(self._item_index)} (or pass a title)")
+            return int(item)
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError(f"an item is an integer id or a non-empty title, got {item!r}")
+        query = item.strip().lower()
+        titles = self.items["title"].str.lower()
+        hits = np.flatnonzero(titles == query)
+        if len(hits) == 0:  # "star wars" for "Star Wars (1977)"
+            hits = np.flatnonzero(titles.str.replace(r"\s*\([^)]*\)\s*$", "", regex=True) == query)
+        if len(hits) == 0:
+            hits = np.flatnonzero(titles.str.contains(query, regex=False))
+        if len(hits) == 0:
+            import difflib
+
+            close = difflib.get_close_matches(item, self.items["title"].tolist(), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise ValueError(f"no item titled {item!r}{hint}")
+        best = hits[np.argmax(self.popularity[hits])]
+        return int(self.items["movielens_id"].iloc[best])
+
+    @staticmethod
+    def _check_k(k) -> int:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        return int(k)
+
+    def _title(self, index: int) -> str:
+        return str(self.items["title"].iloc[index])
+
+    # scoring -------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def _logits(self, history: torch.Tensor, feats: torch.Tensor) -> np.ndarray:
+        device = self.parts.user_feats.device
+        return self.parts.ranker(history.to(device), feats.to(device)).logits.cpu().numpy()
+
+    def score_all(self) -> np.ndarray:
+        """(users x items) ranking scores (logits) of every known user from their training history."""
+        history = torch.as_tensor(self.history.toarray())
+        return self._logits(history, self.parts.user_feats)
+
+    def recommend_all(self, k: int = 10) -> np.ndarray:
+        """(users x k) item row indices (0-based, not ids), best first, rated items left out: the
+        one vectorised call that evaluation and batch jobs use."""
+        return top_k(self.score_all(), self._check_k(k), exclude=self.history)
+
+    def _answer(self, logits: np.ndarray, seen: np.ndarray, liked: dict[int, float], k: int, user_row: int | None,
+                user_id: int | None) -> Recommendations:
+        logits = logits.astype(np.float64)
+        logits[seen] = -np.inf
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        best = [i for i in top_k(probs[None], k)[0] if i >= 0]
+        stars = None
+        if user_row is not None and self.parts.rater is not None:
+            with torch.no_grad():
+                users = torch.full((len(best),), user_row, dtype=torch.long)
+                stars = self.parts.rater(users, torch.as_tensor(best, dtype=torch.long)).logits.numpy()
+        recs = [Recommendation(item_id=int(self.items["movielens_id"].iloc[i]), title=self._title(i),
+                               score=float(probs[i]), reason=self._reason(i, liked),
+                               predicted_rating=None if stars is None else round(float(stars[n]), 2))
+                for n, i in enumerate(best)]
+        return Recommendations(user_id=user_id, items=recs)
+
+    def _reason(self, item: int, liked: dict[int, float]) -> str:
+        if liked:
+            rows = np.fromiter(liked, dtype=np.int64)
+            sims = self.similarity[item, rows]
+            top = int(np.argmax(sims))
+            if sims[top] >= REASON_SIMILARITY:
+                j = int(rows[top])
+                return f"because you rated {self._title(j)} {liked[j]:g}/5"
+        return "popular with users whose tastes match yours"
+
+    # public API ----------------------------------------------------------------------------
+
+    def recommend(self, user_id: int, k: int = 10) -> Recommendations:
+        """The ``k`` best unrated items for a known user, with scores, predicted stars and reasons.
+
+        An unknown user id gets the most popular items, marked ``cold_start=True``.
+        """
+        k = self._check_k(k)
+        if isinstance(user_id, bool) or not isinstance(user_id, (int, np.integer)):
+            raise ValueError(f"user_id must be an integer id, got {user_id!r}")
+        row = self._user_index.get(int(user_id))
+        if row is None:
+            return self.popular(k, user_id=int(user_id))
+        history = self.history[row]
+        stars = self.stars[row]
+        liked = {int(i): float(r) for i, r in zip(stars.indices, stars.data) if r >= LIKED}
+        logits = self._logits(torch.as_tensor(history.toarray()), self.parts.user_feats[row:row + 1])[0]
+        seen = np.zeros(self.n_items, dtype=bool)
+        seen[history.indices] = True
+        return self._answer(logits, seen, liked, k, row, int(user_id))
+
+    def popular(self, k: int = 10, user_id: int | None = None) -> Recommendations:
+        """The ``k`` most-rated items: the cold-start answer for someone the model does not know."""
+        k = self._check_k(k)
+        best = [i for i in top_k(self.popularity[None], k)[0] if i >= 0]
+        recs = [Recommendation(item_id=int(self.items["movielens_id"].iloc[i]), title=self._title(i),
+                               score=float(self.popularity[i] / self.n_users),
+                               reason=f"popular: rated by {self.popularity[i] / self.n_users:.0%} of users")
+                for i in best]
+        note = (f"user {user_id} is unknown, so these are the most popular items, not personal picks; "
+                "rate a few with recommend_for_ratings() for personal ones" if user_id is not None else
+                "the most popular items")
+        return Recommendations(user_id=user_id, items=recs, cold_start=True, note=note)
+
+    def recommend_for_ratings(self, ratings: dict, k: int = 10) -> Recommendations:
+        """Recommendations for a new user from a few ratings ``{item id or title: stars 1-5}``:
+        folded into the model's user vector, no retraining."""
+        k = self._check_k(k)
+        if not isinstance(ratings, dict) or not ratings:
+            raise ValueError("ratings must be a non-empty dict {item id or title: rating from 1 to 5}")
+        rows: dict[int, float] = {}
+        for item, stars in ratings.items():
+            if isinstance(stars, bool) or not isinstance(stars, (int, float, np.integer, np.floating)) \
+                    or not 1 <= float(stars) <= 5:
+                raise ValueError(f"the rating of {item!r} must be a number from 1 to 5, got {stars!r}")
+            rows[self._item_index[self.find_item(item)]] = float(stars)
+        history = np.zeros((1, self.n_items), dtype=np.float32)
+        history[0, list(rows)] = 1.0
+        # an unknown person: the average user's features
+        feats = self.parts.user_feats.mean(dim=0, keepdim=True)
+        logits = self._logits(torch.as_tensor(history), feats)[0]
+        liked = {i: r for i, r in rows.items() if r >= LIKED}
+        answer = self._answer(logits, history[0] > 0, liked, k, None, None)
+        answer.note = f"folded in from {len(rows)} rating(s), no retraining"
+        return answer
+
+    def similar_items(self, item, k: int = 10) -> Recommendations:
+        """The ``k`` items most often liked by the same users as ``item`` (an id or a title)."""
+        k = self._check_k(k)
+        row = self._item_index[self.find_item(item)]
+        sims = self.similarity[row].copy()
+        sims[row] = -np.inf
+        best = [i for i in top_k(sims[None], k)[0] if i >= 0]
+        recs = [Recommendation(item_id=int(self.items["movielens_id"].iloc[i]), title=self._title(i),
+                               score=float(sims[i]), reason=f"rated by the same users as {self._title(row)}")
+                for i in best]
+        return Recommendations(user_id=None, items=recs, note=f"items similar to {self._title(row)}")
+
+    def predict_rating(self, user_id: int, item) -> float:
+        """The stars (1-5 scale) the rating model predicts ``user_id`` would give ``item``."""
+        if self.parts.rater is None:
+            raise ValueError("this recommender was saved without a rating model")
+        if isinstance(user_id, bool) or not isinstance(user_id, (int, np.integer)) or user_id not in self._user_index:
+            raise ValueError(f"user_id must be a known user id ({min(self._user_index)}-{max(self._user_index)}), "
+                             f"got {user_id!r}")
+        u = torch.tensor([self._user_index[int(user_id)]])
+        i = torch.tensor([self._item_index[self.find_item(item)]])
+        with torch.no_grad():
+            return float(self.parts.rater(u, i).logits[0])
+
+    def evaluate(self, test: pd.DataFrame, k: int = 10) -> dict[str, float]:
+        """The benchmark metrics on held-out ratings (row indices as in ``RatingData.ratings``):
+        precision/recall/nDCG/MAP@k and coverage of the ranking, RMSE and MAE of the stars."""
+        relevant = interaction_matrix(test, self.n_users, self.n_items)
+        scores = ranking_metrics(self.recommend_all(k), relevant, k=k, n_items=self.n_items)
+        if self.parts.rater is not None:
+            with torch.no_grad():
+                pred = self.parts.rater.score_all().numpy()[test["user"].to_numpy(), test["item"].to_numpy()]
+            scores.update(rmse=rmse(test["rating"].to_numpy(), pred), mae=mae(test["rating"].to_numpy(), pred))
+        return scores
+
+    # persistence ---------------------------------------------------------------------------
+
+    def save(self, directory, metrics: dict | None = None, **config) -> Path:
+        """Save through the artifact contract: weights, config (model arguments), the item and
+        user tables and the training ratings (for seen-item filtering and reasons)."""
+        from .artifacts import save_artifact
+
+        return save_artifact(directory, component=COMPONENT, config={**self.config, **config}, metrics=metrics,
+                             model=self.parts,
+                             files={"items.csv": self.items.to_csv(index=False),
+                                    "users.csv": self.users[["movielens_id"]].to_csv(index=False),
+                                    "train_ratings.csv": self.train.to_csv(index=False)})
+
+    @classmethod
+    def load(cls, directory) -> "Recommender":
+        """A saved recommender; raises ``ArtifactError`` if the folder is missing, incomplete or not Day 1's."""
+        from .artifacts import load_artifact
+
+        art = load_artifact(directory, COMPONENT)
+        cfg = art.config
+        items = pd.read_csv(art.file("items.csv"))
+        users = pd.read_csv(art.file("users.csv"))
+        train = pd.read_csv(art.file("train_ratings.csv"))
+        r = cfg["ranker"]
+        ranker = HistoryEncoder(r["n_items"], r["user_feats_dim"], np.zeros((r["n_items"], r["item_feats_dim"]),
+                                np.float32), dim=r["dim"], dropout=r["dropout"], feature_scale=r["feature_scale"])
+        rater = None
+        if cfg.get("rater"):
+            a = cfg["rater"]
+            rater = RatingModel(a["n_users"], a["n_items"], np.zeros((a["n_users"], a["user_feats_dim"]), np.float32),
+                                np.zeros((a["n_items"], a["item_feats_dim"]), np.float32), dim=a["dim"], l2=a["l2"],
+                                rating_range=tuple(a["rating_range"]))
+        parts = _Parts(ranker, np.zeros((len(users), r["user_feats_dim"]), np.float32), rater)
+        art.load_into(parts)
+        return cls(ranker, items, users, train, parts.user_feats.numpy(), rater, cfg)
+
+
+def _ranker_args(model: HistoryEncoder) -> dict:
+    return {"n_items": model.item_emb.shape[0], "user_feats_dim": model.encode.in_features - model.item_emb.shape[0],
+            "item_feats_dim": model.item_feats.shape[1], "dim": model.item_emb.shape[1], "dropout": model.drop.p,
+            "feature_scale": model.feature_scale}
+
+
+def _rater_args(model: RatingModel) -> dict:
+    return {"n_users": model.user_emb.num_embeddings, "n_items": model.item_emb.num_embeddings,
+            "user_feats_dim": model.user_feats.shape[1], "item_feats_dim": model.item_feats.shape[1],
+            "dim": model.user_emb.embedding_dim, "l2": model.l2, "rating_range": [model.low, model.high]}
