@@ -139,3 +139,136 @@ def test_history_encoder_ranks_held_out_items_above_chance():
     chance = ranking_metrics(recsys.top_k(np.random.default_rng(0).random(x.shape), 10, x.numpy() > 0),
                              truth, k=10)["ndcg@10"]
     assert learned > 1.5 * chance
+
+
+def test_score_all_matches_pairwise_forward():
+    data = recsys.synthetic_ratings(seed=4)
+    torch.manual_seed(0)
+    model = recsys.RatingModel(data.n_users, data.n_items, recsys.user_features(data.users),
+                               recsys.item_features(data.items), dim=4)
+    users, items = torch.tensor([0, 3, 7]), torch.tensor([5, 0, 9])
+    assert torch.allclose(model.score_all()[users, items], model(users, items).logits, atol=1e-6)
+
+
+def test_history_encoder_loss_ignores_left_out_items():
+    torch.manual_seed(0)
+    model = recsys.HistoryEncoder(5, 2, np.zeros((5, 1), np.float32), dim=3, dropout=0.0).eval()
+    history, feats = torch.tensor([[1.0, 0, 0, 0, 0]]), torch.zeros(1, 2)
+    labels = torch.tensor([[0.0, 1, 0, 0, 0]])
+    masked = torch.tensor([[-1.0, 1, 0, 0, 0]])  # the seen item 0 carries no weight
+    assert torch.isclose(model(history, feats, labels).loss, model(history, feats, masked).loss)
+    logp = torch.log_softmax(model(history, feats).logits, -1)
+    assert torch.isclose(model(history, feats, labels).loss, -logp[0, 1])
+
+
+@pytest.fixture(scope="module")
+def trained():
+    data = recsys.synthetic_ratings(seed=5)
+    train, test = recsys.stratified_split(data.ratings)
+    ranking = recsys.train_ranking_model(data, train, dim=16, max_epochs=6, patience=3, progress=False)
+    rating = recsys.train_rating_model(data, train, dim=8, max_epochs=4, patience=2, lr=1e-2, progress=False)
+    return data, train, test, ranking, rating, recsys.Recommender.from_training(data, train, ranking.model, rating.model)
+
+
+def test_two_stage_training_refits_for_the_chosen_epochs(trained):
+    _, _, _, ranking, rating, _ = trained
+    for run in (ranking, rating):
+        assert run.epochs == run.selection.best_epoch
+        assert "val_ndcg@10" in ranking.selection.history and "val_rmse" in rating.selection.history
+        assert not run.final.history["train_loss"].isna().any()
+
+
+def test_recommend_leaves_out_rated_items_and_explains(trained):
+    data, train, _, _, _, rec = trained
+    answer = rec.recommend(1, k=5)
+    assert len(answer) == 5 and not answer.cold_start and answer.user_id == 1
+    seen = set(train[train.user == 0].item + 1)  # MovieLens-style ids are row + 1
+    ids = [r.item_id for r in answer]
+    assert not seen & set(ids) and len(set(ids)) == 5
+    scores = [r.score for r in answer]
+    assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1
+    assert all(r.reason and 0.5 <= r.predicted_rating <= 5.5 for r in answer)
+    assert list(answer.to_frame().columns) == ["item_id", "title", "score", "predicted_rating", "reason"]
+    # the vectorised call agrees with the per-user one
+    assert list(rec.recommend_all(5)[0] + 1) == ids
+
+
+def test_reason_names_a_liked_item_that_is_similar(trained):
+    _, _, _, _, _, rec = trained
+    for answer in (rec.recommend(u, k=10) for u in range(1, 20)):
+        for r in answer:
+            if r.reason.startswith("because you rated"):
+                title = r.reason.removeprefix("because you rated ").rsplit(" ", 1)[0]
+                liked = rec._item_index[rec.find_item(title)]
+                assert rec.similarity[rec._item_index[r.item_id], liked] >= recsys.REASON_SIMILARITY
+                return
+    pytest.fail("no recommendation was explained by a liked item")
+
+
+def test_unknown_user_gets_a_marked_cold_start_answer(trained):
+    *_, rec = trained
+    answer = rec.recommend(10_000, k=3)
+    assert answer.cold_start and "unknown" in answer.note and len(answer) == 3
+    assert [r.item_id for r in answer] == [int(i) + 1 for i in np.argsort(-rec.popularity, kind="stable")[:3]]
+
+
+def test_fold_in_follows_the_new_users_taste(trained):
+    data, *_, rec = trained
+    genre = recsys.GENRES[1]
+    in_genre = data.items.index[data.items[genre] == 1]
+    liked = {int(i) + 1: 5 for i in in_genre[:6]}
+    answer = rec.recommend_for_ratings(liked, k=5)
+    assert not set(liked) & {r.item_id for r in answer}
+    share = np.mean([data.items[genre].iloc[r.item_id - 1] for r in answer])
+    assert share > data.items[genre].mean()  # more of the liked genre than the catalogue has
+    by_title = rec.recommend_for_ratings({data.items.title.iloc[i]: 5 for i in in_genre[:6]}, k=5)
+    assert [r.item_id for r in by_title] == [r.item_id for r in answer]
+
+
+def test_similar_items_and_titles(trained):
+    data, *_, rec = trained
+    answer = rec.similar_items(1, k=4)
+    assert 1 not in {r.item_id for r in answer} and len(answer) == 4
+    sims = [r.score for r in answer]
+    assert sims == sorted(sims, reverse=True)
+    title = data.items.title.iloc[0]
+    assert rec.find_item(title.upper()) == 1
+    assert rec.find_item(title.rsplit(" (", 1)[0]) == 1  # the year (here the genre) may be left out
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda r: r.recommend(1, k=0), "k must be a positive integer"),
+    (lambda r: r.recommend(1, k=2.5), "k must be a positive integer"),
+    (lambda r: r.recommend("1"), "user_id must be an integer"),
+    (lambda r: r.similar_items(0), "no item with id 0"),
+    (lambda r: r.similar_items("no such film"), "no item titled"),
+    (lambda r: r.similar_items(None), "integer id or a non-empty title"),
+    (lambda r: r.recommend_for_ratings({1: 6}), "from 1 to 5"),
+    (lambda r: r.recommend_for_ratings({1: 0.5}), "from 1 to 5"),
+    (lambda r: r.recommend_for_ratings({1: "5"}), "from 1 to 5"),
+    (lambda r: r.recommend_for_ratings({}), "non-empty dict"),
+    (lambda r: r.recommend_for_ratings({99_999: 4}), "no item with id"),
+    (lambda r: r.predict_rating(99_999, 1), "known user id"),
+])
+def test_bad_arguments_raise_value_errors_that_say_what_is_allowed(trained, call, message):
+    *_, rec = trained
+    with pytest.raises(ValueError, match=message):
+        call(rec)
+
+
+def test_save_and_load_give_the_same_recommendations(trained, tmp_path):
+    _, _, test, *_, rec = trained
+    rec.save(tmp_path / "day1", metrics={"ndcg@10": 0.5})
+    loaded = recsys.Recommender.load(tmp_path / "day1")
+    assert np.array_equal(loaded.recommend_all(10), rec.recommend_all(10))
+    assert loaded.recommend(3, k=5).to_frame().equals(rec.recommend(3, k=5).to_frame())
+    assert loaded.recommend_for_ratings({2: 5, 4: 1}).to_frame().equals(rec.recommend_for_ratings({2: 5, 4: 1}).to_frame())
+    assert loaded.evaluate(test) == pytest.approx(rec.evaluate(test))
+
+
+def test_load_refuses_another_component(tmp_path):
+    from applied_mlx.artifacts import ArtifactError, save_artifact
+
+    save_artifact(tmp_path / "other", component="something-else", config={}, model=torch.nn.Linear(1, 1))
+    with pytest.raises(ArtifactError):
+        recsys.Recommender.load(tmp_path / "other")

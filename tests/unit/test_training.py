@@ -188,3 +188,21 @@ def test_amp_on_cuda_trains():
     result = fit(model, train, val, loss_fn=nn.MSELoss(), lr=0.05, num_epochs=5, device="cuda", progress=False)
     assert result.history["val_loss"].iloc[-1] < 0.2 * result.history["val_loss"].iloc[0]
     assert next(model.parameters()).device.type == "cuda"
+
+
+def test_tensor_loader_slices_whole_batches_and_shuffles_reproducibly():
+    from applied_mlx.training import tensor_loader
+
+    x, y = torch.arange(10), torch.arange(10) * 2.0
+    batches = list(tensor_loader({"x": x, "labels": y}, batch_size=4))
+    assert [len(b["x"]) for b in batches] == [4, 4, 2]
+    assert torch.equal(torch.cat([b["x"] for b in batches]), x)
+    order = [torch.cat([b["x"] for b in tensor_loader({"x": x}, 3, shuffle=True, seed=1)]) for _ in range(2)]
+    assert torch.equal(order[0], order[1]) and not torch.equal(order[0], x)
+    assert sorted(order[0].tolist()) == x.tolist()
+    for b in tensor_loader({"x": x, "labels": y}, 3, shuffle=True, seed=0):
+        assert torch.equal(b["labels"], b["x"] * 2.0)  # rows stay aligned
+    with pytest.raises(ValueError, match="share their first dimension"):
+        tensor_loader({"x": x, "y": y[:5]}, 2)
+    with pytest.raises(ValueError, match="batch_size"):
+        tensor_loader({"x": x}, 0)

@@ -1,0 +1,64 @@
+"""Day 1 benchmark: top-10 for every MovieLens-100k user in one vectorised call, and per-user latency.
+
+    python benchmarks/bench_day1.py          # uses Day1_Recommendation/artifacts if the notebook saved one
+
+Latency does not depend on the weights' values, so without a saved artifact an untrained model of the
+same shape (943 users, 1,682 items, the default sizes) is timed. Compare ratios within one run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def recommender():
+    from applied_mlx import recsys
+
+    saved = Path(__file__).resolve().parents[1] / "Day1_Recommendation" / "artifacts"
+    if (saved / "config.json").is_file():
+        return recsys.Recommender.load(saved), "saved artifact"
+    data = recsys.synthetic_ratings(n_users=943, n_items=1682, density=0.06, seed=0)
+    train, _ = recsys.stratified_split(data.ratings)
+    uf, itf = recsys.user_features(data.users), recsys.item_features(data.items)
+    ranker = recsys.HistoryEncoder(data.n_items, uf.shape[1], itf)
+    rater = recsys.RatingModel(data.n_users, data.n_items, uf, itf, dim=128)
+    return recsys.Recommender.from_training(data, train, ranker, rater), "untrained, MovieLens-sized"
+
+
+def median_seconds(fn, repeats: int) -> float:
+    fn()  # warm up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    rec, source = recommender()
+    print(f"Day 1 recommender ({source}): {rec.n_users} users x {rec.n_items} items, torch threads "
+          f"{torch.get_num_threads()}")
+    rows = [
+        ("recommend_all(10): top-10 for every user, one call", median_seconds(lambda: rec.recommend_all(10), 20)),
+        ("  of which scoring (the model)", median_seconds(rec.score_all, 20)),
+        ("recommend(user, 10) with reasons and stars", median_seconds(lambda: rec.recommend(1, 10), 50)),
+        ("recommend_for_ratings (fold-in, 3 ratings)",
+         median_seconds(lambda: rec.recommend_for_ratings({1: 5, 2: 4, 3: 1}, 10), 50)),
+        ("similar_items(item, 10)", median_seconds(lambda: rec.similar_items(1, 10), 50)),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, seconds in rows:
+        print(f"{name:<{width}}  {seconds * 1e3:8.2f} ms")
+    target = rows[0][1]
+    print(f"target: top-10 for all users <= 100 ms: {'met' if target <= 0.1 else 'MISSED'} ({target * 1e3:.1f} ms)")
+
+
+if __name__ == "__main__":
+    np.random.seed(0)
+    main()
