@@ -95,6 +95,13 @@ def tensor_loader(tensors: Mapping[str, torch.Tensor], batch_size: int, shuffle:
     return torch.utils.data.DataLoader(dataset, batch_size=None, sampler=batches)
 
 
+def _length(loader) -> int | None:
+    try:
+        return len(loader)
+    except TypeError:  # an iterable without a length
+        return None
+
+
 def _split(batch):
     """(inputs, target, as_kwargs) of a batch."""
     if isinstance(batch, Mapping):
@@ -273,12 +280,14 @@ def fit(
     rows, best_score, best_epoch, best_state, stale, stopped = [], None, None, None, 0, False
     start = time.perf_counter()
     epochs = tqdm(range(1, num_epochs + 1), desc="epochs", disable=not progress)
+    # one batch bar, reset every epoch: a bar per epoch would leave hundreds of widgets in a notebook
+    batches = tqdm(total=_length(train_loader), desc="batches", leave=False, disable=not progress)
     for epoch in epochs:
         t0 = time.perf_counter()
         model.train()
         total, count = 0.0, 0
-        batches = tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
-        for batch in batches:
+        batches.reset(total=_length(train_loader))
+        for batch in train_loader:
             optimizer.zero_grad(set_to_none=True)
             loss, _, _, n = _step(model, batch, loss_fn, device, autocast)
             if loss is None:
@@ -302,7 +311,8 @@ def fit(
                 scheduler.step()
             total += loss.item() * n
             count += n
-            batches.set_postfix(loss=f"{total / count:.4f}")
+            batches.update(1)
+            batches.set_postfix(loss=f"{total / count:.4f}", refresh=False)
         row = {"epoch": epoch, "train_loss": total / max(count, 1)}
         if val_loader is not None:
             val_loss, outputs, targets = _run_eval(model, val_loader, loss_fn, device, autocast)
@@ -327,6 +337,7 @@ def fit(
         if patience is not None and stale >= patience:
             stopped = True
             break
+    batches.close()
     epochs.close()
     if restore_best and best_state is not None:
         model.load_state_dict(best_state)

@@ -10,6 +10,7 @@ The profile comes from APPLIED_MLX_PROFILE (default: full with CUDA, quick witho
 from __future__ import annotations
 
 import argparse
+import os
 import datetime as dt
 import re
 import subprocess
@@ -35,6 +36,9 @@ def execute(notebook: Path, output: Path, timeout: int) -> float:
     start = time.perf_counter()
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(notebook.parent)}}).execute()
+    # the widgets' saved state (progress bars) is megabytes that GitHub cannot render anyway;
+    # each widget output keeps its text/plain form
+    nb.metadata.pop("widgets", None)
     output.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, output)
     return time.perf_counter() - start
@@ -57,7 +61,7 @@ def main(argv=None) -> int:
         target = nb if args.inplace else out / nb.parent.name / nb.name
         print(f"running {nb.relative_to(ROOT)} ...", flush=True)
         seconds = execute(nb, target, args.timeout)
-        print(f"  done in {seconds:.0f} s -> {target.relative_to(ROOT)}", flush=True)
+        print(f"  done in {seconds:.0f} s -> {os.path.relpath(target, ROOT)}", flush=True)
     if args.app:
         if (ROOT / "applied_mlx" / "app.py").exists():
             return subprocess.call([sys.executable, "-m", "applied_mlx.app"], cwd=ROOT)

@@ -76,3 +76,5 @@ def test_committed_notebook_is_readable_on_github(notebook):
     outputs = json.dumps([c.get("outputs", []) for c in code])
     assert '"output_type": "error"' not in outputs, "committed with an error output"
     assert not re.search(r"/(work|root|tmp|home)/[A-Za-z]", outputs), "outputs show a machine's absolute path"
+    size = notebook.stat().st_size
+    assert size < 2_000_000, f"{notebook.name} is {size / 1e6:.1f} MB: strip widget state, shrink figures"
