@@ -440,11 +440,11 @@ class Forecaster:
             raise ValueError(f"the DataFrame needs a DatetimeIndex (hourly timestamps), got {type(index).__name__}; "
                              "set one with df.set_index('date'), or pass a NumPy array")
         if len(index) > 1:
-            steps = np.diff(index.asi8)
-            expected = pd.Timedelta(pd.tseries.frequencies.to_offset(self.freq)).value
-            if not (steps == expected).all():
-                bad = int(np.argmax(steps != expected))
-                raise ValueError(f"the time index is irregular: every step must be {pd.Timedelta(expected)} "
+            expected = pd.Timedelta(pd.tseries.frequencies.to_offset(self.freq))
+            wrong = np.asarray((index[1:] - index[:-1]) != expected)  # unit-agnostic (ns or us)
+            if wrong.any():
+                bad = int(np.argmax(wrong))
+                raise ValueError(f"the time index is irregular: every step must be {expected} "
                                  f"(freq {self.freq!r}), but {index[bad]} -> {index[bad + 1]} is not; "
                                  "fill or resample the gaps first")
 
