@@ -36,6 +36,34 @@ HORIZONS = (96, 192, 336, 720)
 COMPONENT = "forecaster"
 
 
+# Per-profile sizes (the notebook and the integration test read these) -------------------------
+
+SETTINGS = {
+    # tiny generated data, a tiny model, one epoch: seconds
+    "smoke": dict(data="synthetic", n_rows=1500, lookback=96, horizons=(24, 48), patch_len=24, hidden_size=16,
+                  num_layers=1, dropout=0.1, lr=5e-3, batch_size=64, num_epochs=1, patience=None),
+    # real ETTh1, DLinear's look-back of 336 h, a small LSTM over two-day segments: minutes on a CPU
+    "quick": dict(data="ETTh1", lookback=336, horizons=HORIZONS, patch_len=48, hidden_size=64, num_layers=1,
+                  dropout=0.3, lr=2e-3, batch_size=128, num_epochs=6, patience=2),
+    # the same protocol with a larger model, day-long segments and more epochs: for a GPU
+    "full": dict(data="ETTh1", lookback=336, horizons=HORIZONS, patch_len=24, hidden_size=128, num_layers=1,
+                 dropout=0.3, lr=1e-3, batch_size=128, num_epochs=15, patience=3),
+}
+
+
+def settings(profile: str) -> dict:
+    """A copy of the sizes for ``profile`` (smoke, quick or full)."""
+    if profile not in SETTINGS:
+        raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(SETTINGS)}")
+    return dict(SETTINGS[profile])
+
+
+def model_args(cfg: dict, num_channels: int) -> dict:
+    """The ``LSTMForecaster`` arguments (all but the horizon) from a ``settings`` dict."""
+    return dict(lookback=cfg["lookback"], num_channels=num_channels, patch_len=cfg["patch_len"],
+                hidden_size=cfg["hidden_size"], num_layers=cfg["num_layers"], dropout=cfg["dropout"])
+
+
 # Data ---------------------------------------------------------------------------------------
 
 def load_etth1(path: str | Path | None = None) -> pd.DataFrame:
@@ -91,6 +119,13 @@ def protocol_splits(n_rows: int, lookback: int, sizes: tuple[int, int, int] | No
     return {"train": (0, n_train),
             "val": (n_train - lookback, n_train + n_val),
             "test": (n_train + n_val - lookback, n_train + n_val + n_test)}
+
+
+def prepare(frame: pd.DataFrame, lookback: int, sizes=None):
+    """(scaler fitted on the training rows only, the whole series scaled by it, the protocol splits)."""
+    splits = protocol_splits(len(frame), lookback, sizes)
+    scaler = StandardScaler.fit(frame.to_numpy()[slice(*splits["train"])])
+    return scaler, scaler.transform(frame.to_numpy()), splits
 
 
 def n_windows(n_rows: int, lookback: int, horizon: int) -> int:
@@ -223,18 +258,23 @@ class LinearBaseline:
         return np.hstack([flat - last, np.ones((n * c, 1))]), last
 
     def fit(self, x: np.ndarray, y: np.ndarray, chunk: int = 1024) -> "LinearBaseline":
-        """Solve the normal equations over all windows, a chunk at a time (no (N*C, L) copy)."""
+        """Accumulate the normal equations over all windows, a chunk at a time (no (N*C, L) copy), and solve."""
         lookback, horizon = x.shape[1], y.shape[1]
-        xtx = np.zeros((lookback + 1, lookback + 1))
-        xty = np.zeros((lookback + 1, horizon))
+        self._xtx = np.zeros((lookback + 1, lookback + 1))
+        self._xty = np.zeros((lookback + 1, horizon))
         for i in range(0, len(x), chunk):
             design, last = self._design(x[i:i + chunk])
             target = y[i:i + chunk].transpose(0, 2, 1).reshape(-1, horizon) - last
-            xtx += design.T @ design
-            xty += design.T @ target
-        penalty = self.alpha * np.eye(lookback + 1)
+            self._xtx += design.T @ design
+            self._xty += design.T @ target
+        return self.solve(self.alpha)
+
+    def solve(self, alpha: float) -> "LinearBaseline":
+        """Re-solve for another ridge penalty from the stored normal equations (cheap)."""
+        self.alpha = alpha
+        penalty = alpha * np.eye(len(self._xtx))
         penalty[-1, -1] = 0.0  # never shrink the bias
-        self.weight = np.linalg.solve(xtx + penalty, xty)
+        self.weight = np.linalg.solve(self._xtx + penalty, self._xty)
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -247,17 +287,13 @@ class LinearBaseline:
         return out.reshape(n, c, -1).transpose(0, 2, 1).astype(np.float32)
 
 
-def fit_linear_baseline(train: SlidingWindows, val: SlidingWindows, alphas=(0.1, 1.0, 10.0, 100.0, 1000.0)):
+def fit_linear_baseline(train: SlidingWindows, val: SlidingWindows, alphas=(1.0, 10.0, 100.0, 1000.0, 10000.0)):
     """The ``LinearBaseline`` whose ridge penalty gives the lowest validation MSE; (model, alpha)."""
-    xt, yt = train.arrays()
     xv, yv = val.arrays()
-    best = None
-    for alpha in alphas:
-        model = LinearBaseline(alpha).fit(xt, yt)
-        score = float(np.mean((model.predict(xv) - yv) ** 2))
-        if best is None or score < best[0]:
-            best = (score, alpha, model)
-    return best[2], best[1]
+    model = LinearBaseline().fit(*train.arrays())
+    scores = {alpha: float(np.mean((model.solve(alpha).predict(xv) - yv) ** 2)) for alpha in alphas}
+    best = min(scores, key=scores.get)
+    return model.solve(best), best
 
 
 # The LSTM -----------------------------------------------------------------------------------
