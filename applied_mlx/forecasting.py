@@ -208,7 +208,7 @@ class SlidingWindows(torch.utils.data.Dataset):
 
 
 def window_loader(dataset: SlidingWindows, batch_size: int = 64, shuffle: bool = False, seed: int = 0):
-    """A DataLoader that fetches each batch with one indexing call (fast) and never drops a window."""
+    """A DataLoader that fetches each batch with one indexing call and never drops a window."""
     generator = torch.Generator().manual_seed(seed)
     order = (torch.utils.data.RandomSampler(dataset, generator=generator) if shuffle
              else torch.utils.data.SequentialSampler(dataset))
