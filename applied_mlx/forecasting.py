@@ -1,0 +1,528 @@
+"""Day 4, time-series forecasting: the ETTh1 benchmark protocol, sliding windows, baselines, an LSTM.
+
+The protocol (shared/REFERENCES.md, as in the Informer, DLinear and PatchTST code):
+
+- ETTh1's first 20 months, split 12/4/4: train rows ``[0, 8640)``, validation ``[8640 - L, 11520)``,
+  test ``[11520 - L, 14400)``, where ``L`` is the look-back: a validation or test window may *look
+  back* into the previous part, but every target it is scored on lies inside its own part;
+- a StandardScaler fitted on the training rows only, metrics (MSE, MAE) on that standardised scale;
+- every window with stride 1 counted: a part of ``n`` rows (look-back included) holds
+  ``n - L - H + 1`` windows for horizon ``H``.
+
+Windows are never copied out of the series: ``SlidingWindows`` keeps a strided *view*
+(``Tensor.unfold``), and a batch gathers only its own rows.
+
+The model, ``LSTMForecaster``: RevIN (each window normalised by its own mean and spread, undone on
+the output), channel independence (each of the 7 variables is its own sequence through shared
+weights), the look-back cut into segments of ``patch_len`` hours so that the LSTM runs 14 steps
+instead of 336, and a linear head that maps the last hidden state to all ``H`` future values at
+once (direct multi-horizon output: no error feedback over 720 steps, one forward pass).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+ETT_COLUMNS = ("HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT")
+ETT_SPLIT = (8640, 2880, 2880)  # 12/4/4 months of 30 days, hourly
+HORIZONS = (96, 192, 336, 720)
+COMPONENT = "forecaster"
+
+
+# Per-profile sizes (the notebook and the integration test read these) -------------------------
+
+SETTINGS = {
+    # tiny generated data, a tiny model, one epoch: seconds
+    "smoke": dict(data="synthetic", n_rows=1500, lookback=96, horizons=(24, 48), patch_len=24, hidden_size=16,
+                  num_layers=1, dropout=0.1, lr=5e-3, batch_size=64, num_epochs=1, patience=None),
+    # real ETTh1, DLinear's look-back of 336 h, a small LSTM over two-day segments: minutes on a CPU
+    "quick": dict(data="ETTh1", lookback=336, horizons=HORIZONS, patch_len=48, hidden_size=64, num_layers=1,
+                  dropout=0.3, lr=2e-3, batch_size=128, num_epochs=6, patience=2),
+    # the same protocol with a larger model, day-long segments and more epochs: for a GPU
+    "full": dict(data="ETTh1", lookback=336, horizons=HORIZONS, patch_len=24, hidden_size=128, num_layers=1,
+                 dropout=0.3, lr=1e-3, batch_size=128, num_epochs=15, patience=3),
+}
+
+
+def settings(profile: str) -> dict:
+    """A copy of the sizes for ``profile`` (smoke, quick or full)."""
+    if profile not in SETTINGS:
+        raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(SETTINGS)}")
+    return dict(SETTINGS[profile])
+
+
+def model_args(cfg: dict, num_channels: int) -> dict:
+    """The ``LSTMForecaster`` arguments (all but the horizon) from a ``settings`` dict."""
+    return dict(lookback=cfg["lookback"], num_channels=num_channels, patch_len=cfg["patch_len"],
+                hidden_size=cfg["hidden_size"], num_layers=cfg["num_layers"], dropout=cfg["dropout"])
+
+
+# Data ---------------------------------------------------------------------------------------
+
+def load_etth1(path: str | Path | None = None) -> pd.DataFrame:
+    """ETTh1 as a DataFrame: an hourly DatetimeIndex named ``date`` and the 7 float columns.
+
+    path: the CSV; default ``applied_mlx.data.fetch("ett-h1")`` (mirror, cache or download).
+    """
+    if path is None:
+        from .data import fetch
+
+        path = fetch("ett-h1")
+    frame = pd.read_csv(path, parse_dates=["date"], index_col="date")
+    missing = [c for c in ETT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path} lacks the ETTh1 columns {missing}")
+    return frame[list(ETT_COLUMNS)].astype("float32")
+
+
+def synthetic_series(n_rows: int = 2000, columns=ETT_COLUMNS, seed: int = 0,
+                     start: str = "2016-07-01") -> pd.DataFrame:
+    """A generated hourly multivariate series: a trend, a daily cycle, a weekly cycle and noise.
+
+    Used by the smoke profile (and the tests) in place of ETTh1; each column gets its own level,
+    slope, amplitude and phase.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_rows, dtype=np.float64)[:, None]
+    c = len(columns)
+    level, slope = rng.normal(0, 5, c), rng.normal(0, 2e-3, c)
+    amp_day, amp_week = rng.uniform(1, 3, c), rng.uniform(0.2, 1, c)
+    phase = rng.uniform(0, 2 * np.pi, c)
+    values = (level + slope * t + amp_day * np.sin(2 * np.pi * t / 24 + phase)
+              + amp_week * np.sin(2 * np.pi * t / 168 + phase) + rng.normal(0, 0.3, (n_rows, c)))
+    index = pd.date_range(start, periods=n_rows, freq="h", name="date")
+    return pd.DataFrame(values.astype("float32"), index=index, columns=list(columns))
+
+
+def protocol_splits(n_rows: int, lookback: int, sizes: tuple[int, int, int] | None = None) -> dict:
+    """Row ranges ``{"train": (start, end), "val": ..., "test": ...}`` of the benchmark protocol.
+
+    sizes: rows in train/val/test; default ETTh1's 8640/2880/2880 when the series is long enough,
+        else 60/20/20 % of ``n_rows``. Validation and test ranges start ``lookback`` rows early
+        (their first window looks back into the previous part) but every target stays inside.
+    """
+    if sizes is None:
+        sizes = ETT_SPLIT if n_rows >= sum(ETT_SPLIT) else (int(n_rows * 0.6), int(n_rows * 0.2),
+                                                           n_rows - int(n_rows * 0.6) - int(n_rows * 0.2))
+    n_train, n_val, n_test = sizes
+    if n_train + n_val + n_test > n_rows:
+        raise ValueError(f"the split needs {n_train + n_val + n_test} rows, the series has {n_rows}")
+    if lookback < 1 or lookback > n_train:
+        raise ValueError(f"lookback must be between 1 and the {n_train} training rows, got {lookback}")
+    return {"train": (0, n_train),
+            "val": (n_train - lookback, n_train + n_val),
+            "test": (n_train + n_val - lookback, n_train + n_val + n_test)}
+
+
+def prepare(frame: pd.DataFrame, lookback: int, sizes=None):
+    """(scaler fitted on the training rows only, the whole series scaled by it, the protocol splits)."""
+    splits = protocol_splits(len(frame), lookback, sizes)
+    scaler = StandardScaler.fit(frame.to_numpy()[slice(*splits["train"])])
+    return scaler, scaler.transform(frame.to_numpy()), splits
+
+
+def n_windows(n_rows: int, lookback: int, horizon: int) -> int:
+    """How many stride-1 windows (look-back + horizon) fit in ``n_rows`` rows."""
+    return max(n_rows - lookback - horizon + 1, 0)
+
+
+@dataclass
+class StandardScaler:
+    """Per-column standardisation, ``(x - mean) / std``, with its state as plain lists for JSON.
+
+    std uses ``ddof=0`` like scikit-learn's; a constant column gets std 1 so nothing divides by 0.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, values) -> "StandardScaler":
+        """Fit on ``values`` (rows x columns): pass the training rows only."""
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2 or len(values) < 2:
+            raise ValueError(f"fit needs a 2-D array of at least 2 rows, got shape {values.shape}")
+        std = values.std(axis=0)
+        return cls(mean=values.mean(axis=0), std=np.where(std > 0, std, 1.0))
+
+    def transform(self, values) -> np.ndarray:
+        return ((np.asarray(values, dtype=np.float64) - self.mean) / self.std).astype(np.float32)
+
+    def inverse_transform(self, values) -> np.ndarray:
+        return (np.asarray(values, dtype=np.float64) * self.std + self.mean).astype(np.float32)
+
+    def to_dict(self) -> dict:
+        return {"mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}
+
+    @classmethod
+    def from_dict(cls, state: dict) -> "StandardScaler":
+        return cls(mean=np.asarray(state["mean"], dtype=np.float64), std=np.asarray(state["std"], dtype=np.float64))
+
+
+class SlidingWindows(torch.utils.data.Dataset):
+    """Every stride-1 window of ``values[start:end]``: ``(look-back (L, C), target (H, C))``.
+
+    The windows are a view of the series (``Tensor.unfold``): memory stays that of the series,
+    whatever the number of windows. Indexing with one int gives one window; with a list, array or
+    tensor of ints it gives a batch (gathered in one step: see ``window_loader``).
+    """
+
+    def __init__(self, values, lookback: int, horizon: int, start: int = 0, end: int | None = None):
+        series = torch.as_tensor(np.asarray(values, dtype=np.float32))
+        if series.ndim != 2:
+            raise ValueError(f"values must be 2-D (time x channels), got shape {tuple(series.shape)}")
+        end = len(series) if end is None else end
+        if not 0 <= start < end <= len(series):
+            raise ValueError(f"bad range [{start}, {end}) for a series of {len(series)} rows")
+        if n_windows(end - start, lookback, horizon) == 0:
+            raise ValueError(f"rows [{start}, {end}) hold no window of {lookback} + {horizon} steps")
+        self.lookback, self.horizon, self.start, self.end = lookback, horizon, start, end
+        self.series = series
+        # (n_windows, C, L + H): a strided view, no copy.
+        self.windows = series[start:end].unfold(0, lookback + horizon, 1)
+
+    def __len__(self) -> int:
+        return self.windows.shape[0]
+
+    def __getitem__(self, index):
+        w = self.windows[torch.as_tensor(index)]  # one window (C, L+H) or a batch (B, C, L+H)
+        w = w.transpose(-1, -2)
+        return w[..., :self.lookback, :], w[..., self.lookback:, :]
+
+    def target_rows(self, i: int) -> range:
+        """The series rows that window ``i`` is scored on."""
+        first = self.start + i + self.lookback
+        return range(first, first + self.horizon)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """All look-backs ``(N, L, C)`` and targets ``(N, H, C)`` as NumPy views (no copy)."""
+        w = self.windows.numpy().transpose(0, 2, 1)
+        return w[:, :self.lookback], w[:, self.lookback:]
+
+
+def window_loader(dataset: SlidingWindows, batch_size: int = 64, shuffle: bool = False, seed: int = 0):
+    """A DataLoader that fetches each batch with one indexing call and never drops a window."""
+    generator = torch.Generator().manual_seed(seed)
+    order = (torch.utils.data.RandomSampler(dataset, generator=generator) if shuffle
+             else torch.utils.data.SequentialSampler(dataset))
+    sampler = torch.utils.data.BatchSampler(order, batch_size=batch_size, drop_last=False)
+    # batch_size=None: the sampler's index lists go to __getitem__ as they are.
+    return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None)
+
+
+def make_datasets(values: np.ndarray, splits: dict, lookback: int, horizon: int) -> dict:
+    """``SlidingWindows`` for each part of ``splits`` over the (already scaled) ``values``."""
+    return {name: SlidingWindows(values, lookback, horizon, start, end) for name, (start, end) in splits.items()}
+
+
+# Baselines ----------------------------------------------------------------------------------
+
+def repeat_last(x: np.ndarray, horizon: int) -> np.ndarray:
+    """Forecast the last look-back value for every future step. x: (N, L, C) -> (N, H, C)."""
+    return np.repeat(x[:, -1:, :], horizon, axis=1)
+
+
+def seasonal_naive(x: np.ndarray, horizon: int, season: int = 24) -> np.ndarray:
+    """Repeat the last ``season`` steps (yesterday, for hourly data). x: (N, L, C) -> (N, H, C)."""
+    if x.shape[1] < season:
+        raise ValueError(f"the look-back ({x.shape[1]}) is shorter than the season ({season})")
+    steps = x.shape[1] - season + np.arange(horizon) % season
+    return x[:, steps, :]
+
+
+class LinearBaseline:
+    """One linear map from the look-back to the horizon, shared by all channels, by least squares.
+
+    DLinear's trend/remainder split followed by two linear layers is itself one linear map of the
+    window, so the least-squares solution is the best DLinear on the training windows. Like
+    NLinear, the window's last value is subtracted first and added back (a level shift the map
+    need not learn); ``alpha`` is a ridge penalty.
+    """
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+        self.weight = None  # (L + 1, H): last row is the bias
+
+    @staticmethod
+    def _design(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n, lookback, c = x.shape
+        flat = x.transpose(0, 2, 1).reshape(n * c, lookback).astype(np.float64)
+        last = flat[:, -1:]
+        return np.hstack([flat - last, np.ones((n * c, 1))]), last
+
+    def fit(self, x: np.ndarray, y: np.ndarray, chunk: int = 1024) -> "LinearBaseline":
+        """Accumulate the normal equations over all windows, a chunk at a time (no (N*C, L) copy), and solve."""
+        lookback, horizon = x.shape[1], y.shape[1]
+        self._xtx = np.zeros((lookback + 1, lookback + 1))
+        self._xty = np.zeros((lookback + 1, horizon))
+        for i in range(0, len(x), chunk):
+            design, last = self._design(x[i:i + chunk])
+            target = y[i:i + chunk].transpose(0, 2, 1).reshape(-1, horizon) - last
+            self._xtx += design.T @ design
+            self._xty += design.T @ target
+        return self.solve(self.alpha)
+
+    def solve(self, alpha: float) -> "LinearBaseline":
+        """Re-solve for another ridge penalty from the stored normal equations (cheap)."""
+        self.alpha = alpha
+        penalty = alpha * np.eye(len(self._xtx))
+        penalty[-1, -1] = 0.0  # never shrink the bias
+        self.weight = np.linalg.solve(self._xtx + penalty, self._xty)
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """x: (N, L, C) -> (N, H, C)."""
+        if self.weight is None:
+            raise ValueError("call fit first")
+        n, _, c = x.shape
+        design, last = self._design(x)
+        out = design @ self.weight + last
+        return out.reshape(n, c, -1).transpose(0, 2, 1).astype(np.float32)
+
+
+def fit_linear_baseline(train: SlidingWindows, val: SlidingWindows, alphas=(1.0, 10.0, 100.0, 1000.0, 10000.0)):
+    """The ``LinearBaseline`` whose ridge penalty gives the lowest validation MSE; (model, alpha)."""
+    xv, yv = val.arrays()
+    model = LinearBaseline().fit(*train.arrays())
+    scores = {alpha: float(np.mean((model.solve(alpha).predict(xv) - yv) ** 2)) for alpha in alphas}
+    best = min(scores, key=scores.get)
+    return model.solve(best), best
+
+
+# The LSTM -----------------------------------------------------------------------------------
+
+class RevIN(nn.Module):
+    """Reversible instance normalisation (Kim et al., ICLR 2022): each window by its own statistics.
+
+    ``normalize`` returns the normalised window and the statistics that ``denormalize`` needs, so
+    the module holds no per-batch state. A learnable per-channel affine map sits in between.
+    """
+
+    def __init__(self, num_channels: int, eps: float = 1e-5, affine: bool = True):
+        super().__init__()
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = nn.Parameter(torch.ones(num_channels))
+            self.bias = nn.Parameter(torch.zeros(num_channels))
+
+    def normalize(self, x: torch.Tensor):
+        """x: (B, L, C) -> (normalised x, (mean, std))."""
+        mean = x.mean(dim=1, keepdim=True).detach()
+        std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + self.eps).detach()
+        z = (x - mean) / std
+        if self.affine:
+            z = z * self.weight + self.bias
+        return z, (mean, std)
+
+    def denormalize(self, y: torch.Tensor, stats) -> torch.Tensor:
+        """y: (B, H, C) in normalised units -> the window's units."""
+        mean, std = stats
+        if self.affine:
+            y = (y - self.bias) / (self.weight + self.eps * self.eps)
+        return y * std + mean
+
+
+class LSTMForecaster(nn.Module):
+    """Look-back ``(B, L, C)`` -> forecast ``(B, H, C)``: RevIN, channel independence, an LSTM over
+    segments of the look-back, and a linear head giving all ``H`` steps at once.
+
+    patch_len: hours per LSTM step (``lookback`` must be a multiple); 24 = one day per step.
+    """
+
+    def __init__(self, lookback: int, horizon: int, num_channels: int, patch_len: int = 24,
+                 hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.1, revin: bool = True):
+        super().__init__()
+        if lookback % patch_len:
+            raise ValueError(f"lookback ({lookback}) must be a multiple of patch_len ({patch_len})")
+        self.lookback, self.horizon, self.num_channels = lookback, horizon, num_channels
+        self.patch_len = patch_len
+        self.revin = RevIN(num_channels) if revin else None
+        self.embed = nn.Sequential(nn.Linear(patch_len, hidden_size), nn.ReLU())
+        self.lstm = nn.LSTM(hidden_size, hidden_size, num_layers=num_layers, batch_first=True,
+                            dropout=dropout if num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, horizon)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, lookback, channels = x.shape
+        if self.revin is not None:
+            x, stats = self.revin.normalize(x)
+        # Channel independence: each channel becomes its own sequence of day-long segments.
+        segments = x.permute(0, 2, 1).reshape(batch * channels, lookback // self.patch_len, self.patch_len)
+        _, (hidden, _) = self.lstm(self.embed(segments))
+        y = self.head(self.dropout(hidden[-1]))  # (B*C, H): every future step from the last state
+        y = y.reshape(batch, channels, self.horizon).permute(0, 2, 1)
+        if self.revin is not None:
+            y = self.revin.denormalize(y, stats)
+        return y
+
+
+def train_forecaster(model: nn.Module, train: SlidingWindows, val: SlidingWindows, *, batch_size: int = 64,
+                     num_epochs: int = 10, lr: float = 1e-3, weight_decay: float = 0.0, patience: int | None = 3,
+                     seed: int = 0, device=None, progress: bool = True):
+    """Train with MSE through ``applied_mlx.training.fit``, early stopping on validation MSE.
+
+    A one-cycle learning-rate schedule (warm up, then anneal) is stepped per batch.
+    Returns the ``FitResult``; the best epoch's weights are left in ``model``.
+    """
+    from .training import fit
+
+    torch.manual_seed(seed)
+    train_loader = window_loader(train, batch_size, shuffle=True, seed=seed)
+    val_loader = window_loader(val, 4 * batch_size)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=num_epochs,
+                                                    steps_per_epoch=len(train_loader), pct_start=0.2)
+    return fit(model, train_loader, val_loader, loss_fn=nn.MSELoss(), optimizer=optimizer, num_epochs=num_epochs,
+               scheduler=scheduler, scheduler_interval="batch", patience=patience, grad_clip=1.0,
+               seed=seed, device=device, progress=progress)
+
+
+def predict_windows(model: nn.Module, dataset: SlidingWindows, batch_size: int = 256, device=None) -> np.ndarray:
+    """The model's forecasts ``(N, H, C)`` for every window of ``dataset`` (none dropped)."""
+    from .training import predict
+
+    return predict(model, window_loader(dataset, batch_size), device=device).numpy()
+
+
+def forecast_errors(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """MSE and MAE over every window, step and channel, and the MSE at each horizon step."""
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"targets have shape {y_true.shape}, forecasts {y_pred.shape}")
+    err = y_pred.astype(np.float64) - y_true
+    return {"mse": float(np.mean(err ** 2)), "mae": float(np.mean(np.abs(err))),
+            "mse_by_step": np.mean(err ** 2, axis=(0, 2))}
+
+
+# The component ------------------------------------------------------------------------------
+
+def _model_key(horizon: int) -> str:
+    return f"h{horizon}"
+
+
+def save_forecaster(directory, models: dict, *, scaler: StandardScaler, columns, lookback: int,
+                    model_args: dict, metrics: dict | None = None, freq: str = "h", profile: str = "",
+                    data: str = "") -> Path:
+    """Save one trained ``LSTMForecaster`` per horizon, the scaler and the window sizes as an artifact.
+
+    models: horizon -> model (all built with ``model_args`` apart from the horizon).
+    """
+    from .artifacts import save_artifact
+
+    bundle = nn.ModuleDict({_model_key(h): m for h, m in sorted(models.items())})
+    config = {"model_class": "LSTMForecaster", "model_args": dict(model_args), "lookback": lookback,
+              "horizons": sorted(int(h) for h in models), "columns": list(columns), "freq": freq,
+              "scaler": scaler.to_dict(), "profile": profile, "data": data}
+    return save_artifact(directory, component=COMPONENT, config=config, metrics=metrics, model=bundle)
+
+
+class Forecaster:
+    """The trained component: ``Forecaster.load(dir).forecast(history, horizon)``.
+
+    history: a DataFrame with a regular DatetimeIndex (at the trained frequency) and the trained
+        columns (others are ignored), or an array of shape (rows, channels) in column order; at
+        least ``lookback`` rows, all finite. Values in the original units.
+    Returns a DataFrame of ``horizon`` rows in the original units, indexed by the future
+    timestamps (or, for an array, by the step numbers that follow the history).
+    """
+
+    def __init__(self, models: dict, scaler: StandardScaler, columns, lookback: int, freq: str = "h",
+                 device=None):
+        self.models = {int(h): m.eval() for h, m in models.items()}
+        self.scaler, self.columns, self.lookback, self.freq = scaler, list(columns), lookback, freq
+        self.device = torch.device("cpu") if device is None else torch.device(device)
+        for m in self.models.values():
+            m.to(self.device)
+
+    @property
+    def horizons(self) -> list[int]:
+        return sorted(self.models)
+
+    @classmethod
+    def load(cls, directory, device=None) -> "Forecaster":
+        """Build the models from the artifact's config and load their weights (safetensors)."""
+        from .artifacts import ArtifactError, load_artifact
+
+        artifact = load_artifact(directory, component=COMPONENT)
+        config = artifact.config
+        try:
+            horizons, args = config["horizons"], config["model_args"]
+            models = {int(h): LSTMForecaster(horizon=int(h), **args) for h in horizons}
+            scaler = StandardScaler.from_dict(config["scaler"])
+            columns, lookback, freq = config["columns"], int(config["lookback"]), config.get("freq", "h")
+        except (KeyError, TypeError) as e:
+            raise ArtifactError(f"{directory}/config.json lacks or garbles a forecaster field ({e})") from None
+        artifact.load_into(nn.ModuleDict({_model_key(h): m for h, m in models.items()}))
+        return cls(models, scaler, columns, lookback, freq, device)
+
+    def _check_horizon(self, horizon) -> int:
+        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+            raise ValueError(f"horizon must be a positive int, got {horizon!r}")
+        if horizon > self.horizons[-1]:
+            raise ValueError(f"horizon {horizon} is beyond what was trained: at most {self.horizons[-1]} "
+                             f"(trained horizons: {self.horizons})")
+        return int(horizon)
+
+    def _check_index(self, index) -> None:
+        if not isinstance(index, pd.DatetimeIndex):
+            raise ValueError(f"the DataFrame needs a DatetimeIndex (hourly timestamps), got {type(index).__name__}; "
+                             "set one with df.set_index('date'), or pass a NumPy array")
+        if len(index) > 1:
+            expected = pd.Timedelta(pd.tseries.frequencies.to_offset(self.freq))
+            wrong = np.asarray((index[1:] - index[:-1]) != expected)  # unit-agnostic (ns or us)
+            if wrong.any():
+                bad = int(np.argmax(wrong))
+                raise ValueError(f"the time index is irregular: every step must be {expected} "
+                                 f"(freq {self.freq!r}), but {index[bad]} -> {index[bad + 1]} is not; "
+                                 "fill or resample the gaps first")
+
+    def _values(self, history) -> tuple[np.ndarray, object]:
+        """(last ``lookback`` rows as a float array in column order, the future index maker)."""
+        if isinstance(history, pd.DataFrame):
+            missing = [c for c in self.columns if c not in history.columns]
+            if missing:
+                raise ValueError(f"the history lacks the columns {missing}; it needs {self.columns}")
+            self._check_index(history.index)
+            values = history[self.columns].to_numpy(dtype=np.float64, na_value=np.nan)
+            last = history.index[-1] if len(history) else None
+            offset = pd.tseries.frequencies.to_offset(self.freq)
+            future = lambda h: pd.date_range(last + offset, periods=h, freq=self.freq, name=history.index.name)
+        else:
+            try:
+                values = np.asarray(history, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError("history must be a DataFrame or a numeric array of shape (rows, "
+                                 f"{len(self.columns)})") from None
+            if values.ndim == 1 and len(self.columns) == 1:
+                values = values[:, None]
+            if values.ndim != 2 or values.shape[1] != len(self.columns):
+                raise ValueError(f"an array history must have shape (rows, {len(self.columns)}) with columns "
+                                 f"{self.columns}, got {values.shape}")
+            n = len(values)
+            future = lambda h: pd.RangeIndex(n, n + h, name="step")
+        if len(values) < self.lookback:
+            raise ValueError(f"the history has {len(values)} rows; the model needs at least {self.lookback} "
+                             f"(its look-back)")
+        values = values[-self.lookback:]
+        if not np.isfinite(values).all():
+            raise ValueError("the last look-back rows of the history hold NaN or infinite values; "
+                             "fill or drop them first")
+        return values, future
+
+    def forecast(self, history, horizon: int) -> pd.DataFrame:
+        """The next ``horizon`` steps after ``history``, in the original units (see the class doc)."""
+        horizon = self._check_horizon(horizon)
+        values, future = self._values(history)
+        model_h = min(h for h in self.horizons if h >= horizon)  # the shortest model that reaches
+        x = torch.as_tensor(self.scaler.transform(values))[None].to(self.device)
+        with torch.no_grad():
+            y = self.models[model_h](x)[0, :horizon].cpu().numpy()
+        return pd.DataFrame(self.scaler.inverse_transform(y), index=future(horizon), columns=self.columns)

@@ -1,0 +1,186 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from applied_mlx import forecasting as fc
+from applied_mlx.artifacts import ArtifactError
+
+
+def test_protocol_splits_match_the_published_borders():
+    splits = fc.protocol_splits(17_420, lookback=336)
+    assert splits == {"train": (0, 8640), "val": (8640 - 336, 11520), "test": (11520 - 336, 14400)}
+    small = fc.protocol_splits(1000, lookback=48)  # 60/20/20 when the series is shorter than ETTh1's split
+    assert small == {"train": (0, 600), "val": (552, 800), "test": (752, 1000)}
+    with pytest.raises(ValueError, match="needs 14400 rows"):
+        fc.protocol_splits(1000, 48, sizes=fc.ETT_SPLIT)
+    with pytest.raises(ValueError, match="lookback"):
+        fc.protocol_splits(1000, 0)
+
+
+@pytest.mark.parametrize("horizon", [96, 192, 336, 720])
+def test_window_counts_and_no_dropped_test_window(horizon):
+    lookback = 336
+    values = np.zeros((14_400, 7), dtype=np.float32)
+    ds = fc.make_datasets(values, fc.protocol_splits(14_400, lookback), lookback, horizon)
+    assert len(ds["train"]) == 8640 - lookback - horizon + 1
+    assert len(ds["val"]) == len(ds["test"]) == 2880 - horizon + 1  # the published test-set sizes
+    loader = fc.window_loader(ds["test"], batch_size=1000)  # 2785 windows at H=96: a partial last batch
+    assert sum(x.shape[0] for x, _ in loader) == len(ds["test"])
+    # every test row is the target of at least one window; the last window ends on the last row
+    covered = set()
+    for i in (0, len(ds["test"]) - 1):
+        covered |= set(ds["test"].target_rows(i))
+    assert min(covered) == 11520 and max(covered) == 14399
+
+
+def test_no_target_crosses_a_split_border():
+    lookback, horizon = 48, 24
+    values = np.arange(1000, dtype=np.float32)[:, None].repeat(2, axis=1)  # value = row number
+    splits = fc.protocol_splits(1000, lookback)
+    ds = fc.make_datasets(values, splits, lookback, horizon)
+    for name, (start, end) in splits.items():
+        x, y = ds[name].arrays()
+        own_rows = start + lookback  # targets may only lie in [start + lookback, end)
+        assert y.min() >= own_rows and y.max() < end, name
+        assert x.min() >= start
+    assert ds["train"].arrays()[1].max() < splits["train"][1]  # no training target in val or test
+    assert ds["val"].arrays()[1].min() == splits["train"][1]  # val targets start right after train
+    assert ds["test"].arrays()[1].min() == splits["val"][1]
+
+
+def test_windows_are_views_with_the_right_contents():
+    values = np.arange(40, dtype=np.float32).reshape(20, 2)  # row r holds (2r, 2r+1)
+    ds = fc.SlidingWindows(values, lookback=4, horizon=3, start=2, end=20)
+    assert len(ds) == 18 - 7 + 1
+    x, y = ds[1]
+    assert x.shape == (4, 2) and y.shape == (3, 2)
+    assert x[:, 0].tolist() == [6, 8, 10, 12] and y[:, 1].tolist() == [15, 17, 19]
+    xb, yb = ds[[0, 5]]
+    assert xb.shape == (2, 4, 2) and torch.equal(xb[1], ds[5][0])
+    # no per-window copy: the windows share the series' memory
+    assert ds.windows.untyped_storage().data_ptr() == ds.series.untyped_storage().data_ptr()
+    ax, _ = ds.arrays()
+    assert np.shares_memory(ax, ds.series.numpy())
+    with pytest.raises(ValueError, match="no window"):
+        fc.SlidingWindows(values, lookback=15, horizon=10)
+
+
+def test_scaler_fits_train_rows_only_and_round_trips():
+    train = np.array([[1.0, 5.0], [3.0, 5.0]])
+    scaler = fc.StandardScaler.fit(train)
+    assert scaler.mean.tolist() == [2.0, 5.0] and scaler.std.tolist() == [1.0, 1.0]  # constant column: std 1
+    later = np.array([[100.0, 7.0]])
+    assert scaler.transform(later).tolist() == [[98.0, 2.0]]  # the later rows do not move the statistics
+    again = fc.StandardScaler.from_dict(scaler.to_dict())
+    assert np.allclose(again.inverse_transform(again.transform(later)), later)
+    with pytest.raises(ValueError, match="2-D"):
+        fc.StandardScaler.fit([1.0, 2.0])
+
+
+def test_baselines_by_hand():
+    x = np.arange(48, dtype=np.float32).reshape(1, 48, 1)
+    assert fc.repeat_last(x, 3)[0, :, 0].tolist() == [47, 47, 47]
+    assert fc.seasonal_naive(x, 26)[0, :, 0].tolist() == list(range(24, 48)) + [24, 25]
+    with pytest.raises(ValueError, match="season"):
+        fc.seasonal_naive(x[:, :10], 5)
+
+
+def test_linear_baseline_recovers_a_linear_rule():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 6, 2))
+    w = rng.normal(size=(6, 3))
+    y = np.einsum("nlc,lh->nhc", x - x[:, -1:], w) + x[:, -1:] + 0.5
+    model = fc.LinearBaseline(alpha=1e-9).fit(x, y, chunk=37)  # several chunks
+    assert np.allclose(model.predict(x), y, atol=1e-4)
+
+
+def test_revin_round_trip_and_shapes():
+    model = fc.LSTMForecaster(lookback=48, horizon=12, num_channels=3, patch_len=12, hidden_size=8)
+    x = torch.randn(5, 48, 3) * 10 + 50
+    z, stats = model.revin.normalize(x)
+    assert torch.allclose(z.mean(1), torch.zeros(5, 3), atol=1e-4)
+    assert torch.allclose(model.revin.denormalize(z, stats), x, atol=1e-3)
+    assert model(x).shape == (5, 12, 3)
+    with pytest.raises(ValueError, match="multiple of patch_len"):
+        fc.LSTMForecaster(lookback=50, horizon=12, num_channels=3, patch_len=12)
+
+
+def test_training_lowers_the_loss_on_a_daily_cycle():
+    frame = fc.synthetic_series(600, columns=("a", "b"), seed=1)
+    scaler = fc.StandardScaler.fit(frame.values[:360])
+    ds = fc.make_datasets(scaler.transform(frame.values), fc.protocol_splits(600, 48), 48, 24)
+    torch.manual_seed(0)
+    model = fc.LSTMForecaster(48, 24, 2, patch_len=12, hidden_size=16, dropout=0.0)
+    before = fc.forecast_errors(ds["val"].arrays()[1], fc.predict_windows(model, ds["val"]))["mse"]
+    result = fc.train_forecaster(model, ds["train"], ds["val"], num_epochs=4, lr=1e-2, batch_size=32, progress=False)
+    after = fc.forecast_errors(ds["val"].arrays()[1], fc.predict_windows(model, ds["val"]))["mse"]
+    assert after < 0.5 * before
+    assert result.best_score == pytest.approx(after, rel=1e-4)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    frame = fc.synthetic_series(400, columns=("a", "b"), seed=2)
+    scaler = fc.StandardScaler.fit(frame.values[:240])
+    args = dict(lookback=48, num_channels=2, patch_len=12, hidden_size=8)
+    torch.manual_seed(0)
+    models = {24: fc.LSTMForecaster(horizon=24, **args), 48: fc.LSTMForecaster(horizon=48, **args)}
+    fc.save_forecaster(tmp_path / "fc", models, scaler=scaler, columns=["a", "b"], lookback=48, model_args=args,
+                       metrics={"test_mse": 1.0}, profile="smoke", data="synthetic")
+    return tmp_path / "fc", frame, models, scaler
+
+
+def test_forecaster_round_trip_gives_the_same_forecast(saved):
+    directory, frame, models, scaler = saved
+    forecaster = fc.Forecaster.load(directory)
+    assert forecaster.horizons == [24, 48] and forecaster.lookback == 48
+    history = frame.iloc[:100]
+    out = forecaster.forecast(history, 30)  # served by the 48-step model, cut to 30
+    assert list(out.columns) == ["a", "b"] and len(out) == 30
+    assert out.index[0] == history.index[-1] + pd.Timedelta(hours=1) and out.index.freq == "h"
+    with torch.no_grad():
+        direct = models[48].eval()(torch.as_tensor(scaler.transform(history.values[-48:]))[None])[0, :30]
+    assert np.allclose(out.values, scaler.inverse_transform(direct.numpy()), atol=1e-5)  # original units
+    from_array = forecaster.forecast(history.values, 24)
+    assert from_array.index.tolist() == list(range(100, 124))
+    assert np.allclose(from_array.values, forecaster.forecast(history, 24).values)
+    extra = history.assign(other=1.0)[["other", "b", "a"]]  # extra and reordered columns are fine
+    assert np.allclose(forecaster.forecast(extra, 24).values, from_array.values)
+
+
+def test_forecaster_rejects_bad_input(saved):
+    directory, frame, _, _ = saved
+    forecaster = fc.Forecaster.load(directory)
+    good = frame.iloc[:60]
+    with pytest.raises(ValueError, match="at least 48"):
+        forecaster.forecast(frame.iloc[:47], 24)
+    with pytest.raises(ValueError, match=r"lacks the columns \['b'\]"):
+        forecaster.forecast(good[["a"]], 24)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        forecaster.forecast(good.assign(a=good["a"].where(good.index != good.index[-1])), 24)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        forecaster.forecast(np.where(np.arange(60)[:, None] == 30, np.inf, good.values), 24)
+    with pytest.raises(ValueError, match="beyond what was trained: at most 48"):
+        forecaster.forecast(good, 49)
+    with pytest.raises(ValueError, match="positive int"):
+        forecaster.forecast(good, 0)
+    with pytest.raises(ValueError, match="irregular"):
+        forecaster.forecast(good.drop(good.index[10]), 24)
+    with pytest.raises(ValueError, match="irregular"):
+        forecaster.forecast(good.set_axis(pd.date_range("2020-01-01", periods=60, freq="30min")), 24)
+    with pytest.raises(ValueError, match="DatetimeIndex"):
+        forecaster.forecast(good.reset_index(drop=True), 24)
+    with pytest.raises(ValueError, match=r"shape \(rows, 2\)"):
+        forecaster.forecast(good.values[:, :1], 24)
+    with pytest.raises(ValueError, match="numeric array"):
+        forecaster.forecast([["x", "y"]] * 60, 24)
+
+
+def test_loading_checks_the_artifact(saved, tmp_path):
+    directory, *_ = saved
+    with pytest.raises(ArtifactError, match="no artifact folder"):
+        fc.Forecaster.load(tmp_path / "missing")
+    (directory / "model.safetensors").unlink()
+    with pytest.raises(ArtifactError, match="lacks model.safetensors"):
+        fc.Forecaster.load(directory)
