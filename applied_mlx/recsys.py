@@ -144,7 +144,9 @@ def top_k(scores, k: int, exclude=None) -> np.ndarray:
     to leave out (the items a user already rated). Rows with fewer than ``k`` allowed items are
     padded with -1.
     """
-    s = np.array(scores.detach().cpu().numpy() if hasattr(scores, "detach") else scores, dtype=np.float64)
+    s = np.array(scores.detach().cpu().numpy() if hasattr(scores, "detach") else scores)
+    # float32 scores stay float32 (half the memory traffic); anything else becomes float64
+    s = s.astype(np.float32 if s.dtype == np.float32 else np.float64, copy=False)
     if s.ndim != 2:
         raise ValueError(f"scores must be 2-D (users x items), got shape {s.shape}")
     if k < 1:
@@ -502,6 +504,7 @@ class Recommender:
         self.history = interaction_matrix(self.train, n_users, n_items)
         self.popularity = popularity_scores(self.history)
         self.similarity = item_cosine_similarity(self.history)
+        self._dense_history = None
 
     @classmethod
     def from_training(cls, data: RatingData, train: pd.DataFrame, ranker: HistoryEncoder,
@@ -564,8 +567,9 @@ class Recommender:
 
     def score_all(self) -> np.ndarray:
         """(users x items) ranking scores (logits) of every known user from their training history."""
-        history = torch.as_tensor(self.history.toarray())
-        return self._logits(history, self.parts.user_feats)
+        if self._dense_history is None:  # built once: densifying costs as much as the model
+            self._dense_history = torch.as_tensor(self.history.toarray())
+        return self._logits(self._dense_history, self.parts.user_feats)
 
     def recommend_all(self, k: int = 10) -> np.ndarray:
         """(users x k) item row indices (0-based, not ids), best first, rated items left out: the
