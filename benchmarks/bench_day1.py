@@ -1,6 +1,7 @@
 """Day 1 benchmark: top-10 for every MovieLens-100k user in one vectorised call, and per-user latency.
 
     python benchmarks/bench_day1.py          # uses Day1_Recommendation/artifacts if the notebook saved one
+    python benchmarks/bench_day1.py --train  # also times the quick profile's training (needs the data)
 
 Latency does not depend on the weights' values, so without a saved artifact an untrained model of the
 same shape (943 users, 1,682 items, the default sizes) is timed. Compare ratios within one run.
@@ -40,7 +41,24 @@ def median_seconds(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def training_seconds() -> None:
+    """Wall time of the quick profile's two training runs (selection + refit each) on MovieLens 100k."""
+    from applied_mlx import recsys
+
+    data = recsys.load_movielens_100k()
+    train, _ = recsys.stratified_split(data.ratings, 0.75, seed=42)
+    for name, trainer in (("rating model", recsys.train_rating_model), ("ranking model", recsys.train_ranking_model)):
+        t = time.perf_counter()
+        run = trainer(data, train, seed=0, progress=False)
+        print(f"train {name}: {time.perf_counter() - t:6.1f} s ({len(run.selection.history)} selection epochs "
+              f"+ {run.epochs} refit epochs); target <= 60 s")
+
+
 def main() -> None:
+    import sys
+
+    if "--train" in sys.argv:
+        training_seconds()
     rec, source = recommender()
     print(f"Day 1 recommender ({source}): {rec.n_users} users x {rec.n_items} items, torch threads "
           f"{torch.get_num_threads()}")
