@@ -86,6 +86,8 @@ def _standin_state_dict(path: str | os.PathLike | None = None) -> dict:
 class _LiteFeatures(nn.Module):
     """EfficientNet-Lite0 up to its last feature maps (1280 x 7 x 7 for a 224 x 224 image)."""
 
+    SPLIT = 11  # blocks 11-15 (the last two stages, at 7 x 7) and the head convolution form the top
+
     def __init__(self, pretrained: bool):
         super().__init__()
         from efficientnet_lite_pytorch import EfficientNet
@@ -96,12 +98,26 @@ class _LiteFeatures(nn.Module):
         # Only the feature extractor is kept; the ImageNet classifier is replaced by our head.
         del self.net._fc
 
+    def _blocks(self, x, start: int, stop: int):
+        n, rate = len(self.net._blocks), self.net._global_params.drop_connect_rate
+        for idx in range(start, stop):
+            # as in EfficientNet.extract_features: stochastic depth grows with the block index
+            x = self.net._blocks[idx](x, drop_connect_rate=rate * idx / n if rate else None)
+        return x
+
+    def stem(self, x):
+        x = self.net._swish(self.net._bn0(self.net._conv_stem(x)))
+        return self._blocks(x, 0, self.SPLIT)
+
+    def top(self, x):
+        x = self._blocks(x, self.SPLIT, len(self.net._blocks))
+        return self.net._swish(self.net._bn1(self.net._conv_head(x)))
+
     def forward(self, x):
-        return self.net.extract_features(x)
+        return self.top(self.stem(x))
 
     def last_block(self) -> list[nn.Module]:
-        # The last two stages (blocks 11-15, at 7 x 7) and the 1 x 1 head convolution.
-        return [*self.net._blocks[11:], self.net._conv_head, self.net._bn1]
+        return [*self.net._blocks[self.SPLIT:], self.net._conv_head, self.net._bn1]
 
 
 def _resnet18_features(pretrained: bool) -> nn.Sequential:
@@ -141,6 +157,18 @@ class TransferNet(nn.Module):
     def feature_maps(self, x):
         """The last convolutional feature maps, (N, C, h, w): what Grad-CAM looks at."""
         return self.backbone(x)
+
+    def stem(self, x):
+        """The backbone below its last block: frozen in every phase but the last, so computable once."""
+        if self.backbone_name == "resnet18":
+            return self.backbone[:-1](x)
+        return self.backbone.stem(x)
+
+    def top(self, h):
+        """The backbone's last block, from ``stem``'s output to the last feature maps."""
+        if self.backbone_name == "resnet18":
+            return self.backbone.layer4(h)
+        return self.backbone.top(h)
 
     def classify_maps(self, maps):
         """Logits from feature maps: average-pool each channel, then the head."""
@@ -184,14 +212,26 @@ class TransferNet(nn.Module):
 
 
 class Embedder(nn.Module):
-    """``model.embed`` as a module, so the shared ``training.predict`` loop can compute features."""
+    """A part of a ``TransferNet`` as a module, so the shared ``training`` loops can run it.
 
-    def __init__(self, model: TransferNet):
+    part: ``"embed"`` (images -> pooled features), ``"stem"`` (images -> the last block's input),
+        ``"top"`` (the last block's input -> logits) or ``"top_embed"`` (its input -> pooled features).
+    """
+
+    PARTS = ("embed", "stem", "top", "top_embed")
+
+    def __init__(self, model: TransferNet, part: str = "embed"):
         super().__init__()
-        self.model = model
+        if part not in self.PARTS:
+            raise ValueError(f"part must be one of {', '.join(self.PARTS)}, got {part!r}")
+        self.model, self.part = model, part
 
     def forward(self, x):
-        return self.model.embed(x)
+        if self.part == "top":
+            return self.model.classify_maps(self.model.top(x))
+        if self.part == "top_embed":
+            return self.model.top(x).mean(dim=(2, 3))
+        return getattr(self.model, self.part)(x)
 
 
 # Preprocessing -----------------------------------------------------------------------------
@@ -433,10 +473,14 @@ def make_shapes_dataset(root: str | os.PathLike, n_train: int = 24, n_val: int =
 # Training ----------------------------------------------------------------------------------
 
 def extract_features(model: TransferNet, dataset, batch_size: int = 32, passes: int = 1, device=None,
-                     progress: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+                     progress: bool = True, part: str = "embed") -> tuple[torch.Tensor, torch.Tensor]:
     """Pooled backbone features of every image, ``passes`` times (several passes only differ with augmentation).
 
-    Returns (features (N * passes, C), labels (N * passes,)). The backbone is in eval mode: its
+    dataset: (image, label) pairs, or (stem output, label) pairs with ``part="top_embed"``.
+    part: ``"embed"`` for the pooled features (N, C); ``"stem"`` for the last block's input
+        (N, C', h, w), to fine-tune that block without recomputing what lies below it;
+        ``"top_embed"`` for the pooled features of stem outputs.
+    Returns (features (N * passes, ...), labels (N * passes,)). The backbone is in eval mode: its
     batch-norm statistics stay ImageNet's.
     """
     from .training import predict
@@ -444,7 +488,7 @@ def extract_features(model: TransferNet, dataset, batch_size: int = 32, passes: 
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
     feats, labels = [], []
     for _ in range(passes):
-        x, y = predict(Embedder(model), loader, device=device, progress=progress, return_targets=True)
+        x, y = predict(Embedder(model, part), loader, device=device, progress=progress, return_targets=True)
         feats.append(x)
         labels.append(y)
     return torch.cat(feats), torch.cat(labels)
@@ -476,33 +520,65 @@ def train_head(model: TransferNet, train_features, train_labels, val_features=No
                restore_best=False, seed=seed, progress=progress)
 
 
-def fine_tune(model: TransferNet, train_set, val_set=None, *, stage: str = "last", num_epochs: int = 3,
-              lr: float = 1e-4, head_lr: float | None = None, batch_size: int = 16, seed: int = 0,
-              device=None, progress: bool = True):
-    """Unfreeze ``stage`` (``"last"`` block or ``"all"``) and train on augmented images; return ``fit``'s result.
-
-    lr: the backbone's learning rate, lower than the head's (``head_lr``, default 10 x lr), so the
-    pretrained filters move a little and the young head moves more. Fixed epochs, last weights kept.
-    """
+def _fit_unfrozen(model: TransferNet, stage: str, module: nn.Module, train_loader, val_loader, *, num_epochs: int,
+                  lr: float, head_lr: float | None, seed: int, device, progress: bool):
+    """Unfreeze ``stage``, train ``module`` (the model or a part of it) with a lower lr below the head; refreeze."""
     from .metrics import accuracy_from_logits
     from .training import fit
 
     model.set_trainable(stage)
     head_lr = 10 * lr if head_lr is None else head_lr
-    backbone_params = [p for p in model.backbone.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW([{"params": backbone_params, "lr": lr},
+    backbone = [p for p in model.backbone.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW([{"params": backbone, "lr": lr},
                                    {"params": list(model.head.parameters()), "lr": head_lr}], weight_decay=1e-4)
-    gen = torch.Generator().manual_seed(seed)
-    train_loader = torch.utils.data.DataLoader(train_set, batch_size=batch_size, shuffle=True, generator=gen)
-    val_loader = None if val_set is None else torch.utils.data.DataLoader(val_set, batch_size=64)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_epochs * len(train_loader))
     try:
-        return fit(model, train_loader, val_loader, loss_fn=nn.CrossEntropyLoss(), optimizer=optimizer,
+        return fit(module, train_loader, val_loader, loss_fn=nn.CrossEntropyLoss(), optimizer=optimizer,
                    num_epochs=num_epochs, scheduler=scheduler, scheduler_interval="batch",
                    metrics={"accuracy": accuracy_from_logits} if val_loader is not None else None,
                    restore_best=False, seed=seed, device=device, progress=progress)
     finally:
         model.set_trainable("head")
+
+
+def _loaders(train_set, val_set, batch_size: int, seed: int):
+    gen = torch.Generator().manual_seed(seed)
+    train_loader = torch.utils.data.DataLoader(train_set, batch_size=batch_size, shuffle=True, generator=gen)
+    val_loader = None if val_set is None else torch.utils.data.DataLoader(val_set, batch_size=64)
+    return train_loader, val_loader
+
+
+def fine_tune(model: TransferNet, train_set, val_set=None, *, stage: str = "all", num_epochs: int = 3,
+              lr: float = 5e-5, head_lr: float | None = None, batch_size: int = 16, seed: int = 0,
+              device=None, progress: bool = True):
+    """Unfreeze ``stage`` (``"last"`` block or ``"all"``) and train on augmented images; return ``fit``'s result.
+
+    lr: the backbone's learning rate, lower than the head's (``head_lr``, default 10 x lr), so the
+    pretrained filters move a little and the young head moves more. Cosine schedule, fixed
+    epochs, last weights kept.
+    """
+    if stage not in ("last", "all"):
+        raise ValueError(f"stage must be 'last' or 'all', got {stage!r}")
+    train_loader, val_loader = _loaders(train_set, val_set, batch_size, seed)
+    return _fit_unfrozen(model, stage, model, train_loader, val_loader, num_epochs=num_epochs, lr=lr,
+                         head_lr=head_lr, seed=seed, device=device, progress=progress)
+
+
+def fine_tune_last_block(model: TransferNet, train_stems, train_labels, val_stems=None, val_labels=None, *,
+                         num_epochs: int = 5, lr: float = 2e-4, head_lr: float | None = None, batch_size: int = 16,
+                         seed: int = 0, device=None, progress: bool = True):
+    """Fine-tune the last block and the head on precomputed ``stem`` outputs; return ``fit``'s result.
+
+    The frozen phase's trick, one block higher: everything below the last block is frozen, so its
+    output is computed once (``extract_features(..., part="stem")``, for the plain and some
+    augmented views of each image) and only the last block runs at every step.
+    lr: the block's learning rate; the head's is ``head_lr`` (default 10 x lr).
+    """
+    data = torch.utils.data.TensorDataset
+    val_set = None if val_stems is None else data(val_stems, val_labels)
+    train_loader, val_loader = _loaders(data(train_stems, train_labels), val_set, batch_size, seed)
+    return _fit_unfrozen(model, "last", Embedder(model, "top"), train_loader, val_loader, num_epochs=num_epochs,
+                         lr=lr, head_lr=head_lr, seed=seed, device=device, progress=progress)
 
 
 def predict_proba(model: TransferNet, dataset, batch_size: int = 64, device=None, progress: bool = False):
@@ -613,8 +689,10 @@ class ImageClassifier:
                  device=None, batch_size: int = 32, metrics: dict | None = None):
         from .env import get_device
 
-        self.device = get_device(device) if device is None or isinstance(device, str) else device
+        self.device = get_device(device) if device is None or isinstance(device, str) else torch.device(device)
         self.model = model.to(self.device).eval()
+        if self.device.type == "cuda":  # tensor cores want NHWC; autocast in predict_proba
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.class_names = list(class_names)
         self.preprocessing = preprocessing
         self.batch_size = batch_size
@@ -652,11 +730,17 @@ class ImageClassifier:
         """Class probabilities, (N, classes) for a list, (classes,) for one image."""
         from .metrics import softmax
 
+        from contextlib import nullcontext
+
         items, many = self._as_list(images)
+        cuda = self.device.type == "cuda"
+        amp = torch.autocast("cuda", dtype=torch.float16) if cuda else nullcontext()
         out = []
-        with torch.no_grad():
+        with torch.no_grad(), amp:
             for start in range(0, len(items), self.batch_size):
                 x = self._tensors(items[start:start + self.batch_size]).to(self.device)
+                if cuda:
+                    x = x.contiguous(memory_format=torch.channels_last)
                 out.append(self.model(x).float().cpu().numpy())
         probs = softmax(np.concatenate(out), axis=1)
         return probs if many else probs[0]

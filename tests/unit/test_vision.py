@@ -335,3 +335,33 @@ def test_load_rejects_a_foreign_artifact(saved, tmp_path):
         vision.ImageClassifier.load(other)
     with pytest.raises(ValueError, match="class names"):
         vision.save_classifier(tmp_path / "y", saved[0], ["a", "b"], saved[1])
+
+
+@pytest.mark.parametrize("backbone", ["resnet18", "efficientnet_lite0"])
+def test_stem_then_top_is_the_backbone(backbone):
+    model = tiny_model(backbone).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(model.top(model.stem(x)), model.feature_maps(x), atol=1e-5)
+        stems = vision.Embedder(model, "stem")(x)
+        assert torch.allclose(vision.Embedder(model, "top")(stems), model(x), atol=1e-5)
+        assert torch.allclose(vision.Embedder(model, "top_embed")(stems), model.embed(x), atol=1e-5)
+    with pytest.raises(ValueError, match="part must be"):
+        vision.Embedder(model, "middle")
+
+
+def test_fine_tune_last_block_changes_only_the_last_block_and_the_head():
+    model = tiny_model(num_classes=2)
+    data = vision.ImageDataset(vision.ImageSet(
+        images=[Image.fromarray(np.full((40, 40, 3), v, np.uint8)) for v in (0, 40, 200, 250)] * 2,
+        labels=np.array([0, 0, 1, 1] * 2), class_names=["dark", "light"]), vision.Preprocessing(40, 32).eval_transform())
+    stems, labels = vision.extract_features(model, data, part="stem", progress=False)
+    assert stems.shape == (8, 256, 2, 2)  # resnet18's layer3 output at 32 px
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    result = vision.fine_tune_last_block(model, stems, labels, stems, labels, num_epochs=2, lr=1e-3,
+                                         batch_size=4, progress=False)
+    assert len(result.history) == 2 and "val_accuracy" in result.history
+    after = model.state_dict()
+    changed = {k.split(".")[1] for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {"layer4", "1"}  # backbone.layer4.* and head.1.*
+    assert model.set_trainable("head") == 512 * 2 + 2  # refrozen afterwards
