@@ -35,7 +35,8 @@ def run(tmp_path_factory):
 def test_quick_profile_trains_on_the_real_data_with_pretrained_weights(run):
     _, _, m = run
     assert m["profile"] == "quick" and m["n_train"] == 244 and m["n_val"] == 153
-    assert m["baselines"]["majority class"] == pytest.approx(83 / 153)
+    # the training set's majority class (ants, 123 of 244) is right on 70 of the 153 val images
+    assert m["baselines"]["majority class"] == pytest.approx(70 / 153)
 
 
 def test_mean_validation_accuracy_reaches_the_target(run):
