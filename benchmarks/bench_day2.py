@@ -1,0 +1,59 @@
+"""Day 2 benchmark: ImageClassifier single-image latency and batch throughput, per backbone.
+
+    python benchmarks/bench_day2.py
+
+The weights are random (speed does not depend on their values), so this needs no download.
+On CUDA the classifier runs channels_last with fp16 autocast. Speeds are machine-dependent and,
+on a shared CPU, noisy: compare backbones within one run.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from applied_mlx import vision  # noqa: E402
+
+
+def median_seconds(fn, repeats: int) -> float:
+    fn()  # warm up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main(batch: int = 32, repeats: int = 5):
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads, device {device}")
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 255, (375, 500, 3), dtype=np.uint8))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "photo.jpg"
+        photo.save(path)
+        for backbone in vision.BACKBONES:
+            model = vision.TransferNet(backbone, 2, pretrained=False)
+            art = vision.save_classifier(Path(tmp) / backbone, model, ["ants", "bees"],
+                                         vision.Preprocessing.for_backbone(backbone))
+            clf = vision.ImageClassifier.load(art, device=device, batch_size=batch)
+            single = median_seconds(lambda: clf.predict(path), repeats)
+            many = median_seconds(lambda: clf.predict([photo] * batch), max(2, repeats // 2))
+            explain = median_seconds(lambda: clf.explain(photo), repeats)
+            print(f"{backbone:<20} one image from a file {single * 1000:7.1f} ms | batch of {batch}: "
+                  f"{batch / many:6.1f} images/s | explain {explain * 1000:7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
