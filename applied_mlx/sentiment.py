@@ -342,8 +342,8 @@ def softmax_with_temperature(logits, temperature: float = 1.0) -> np.ndarray:
 
 def nll_at_temperature(logits, labels, temperature: float) -> float:
     """Mean negative log-likelihood of ``labels`` under ``softmax(logits / temperature)``."""
-    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64) / temperature
-    return float(nn.functional.cross_entropy(z, torch.as_tensor(np.asarray(labels), dtype=torch.long)))
+    z = torch.tensor(np.asarray(logits), dtype=torch.float64) / temperature
+    return float(nn.functional.cross_entropy(z, torch.tensor(np.asarray(labels), dtype=torch.long)))
 
 
 def fit_temperature(logits, labels, max_iter: int = 200) -> float:
@@ -352,8 +352,8 @@ def fit_temperature(logits, labels, max_iter: int = 200) -> float:
     Temperature scaling (Guo et al., 2017): one parameter, fitted on held-out data (never the test
     set); it changes confidence, never the predicted class. Optimised over log T, so T stays positive.
     """
-    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    z = torch.tensor(np.asarray(logits), dtype=torch.float64)  # a copy: inputs may be read-only arrays
+    y = torch.tensor(np.asarray(labels), dtype=torch.long)
     if z.ndim != 2 or len(z) != len(y) or len(y) == 0:
         raise ValueError("logits must be (n, n_classes) and labels (n,), with n > 0")
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
