@@ -116,6 +116,15 @@ def test_tiny_model_learns_the_smoke_task_with_the_shared_loop(tmp_path):
     assert np.mean(logits.argmax(1) == dev.label.values) > 0.8
 
 
+def test_freeze_word_embeddings_leaves_the_rest_trainable(tmp_path):
+    model, _ = S.load_text_classifier(S.build_tiny_text_model(tmp_path, S.smoke_vocabulary()))
+    total = S.count_parameters(model)
+    frozen = S.freeze_word_embeddings(model)
+    assert frozen == model.config.vocab_size * model.config.dim
+    assert S.count_parameters(model, trainable=True) == total - frozen
+    assert not model.get_input_embeddings().weight.requires_grad
+
+
 def test_linear_warmup_then_decay():
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
     sched = S.linear_warmup_scheduler(opt, num_training_steps=10, warmup_ratio=0.2)
