@@ -396,15 +396,18 @@ def calibration_summary(labels, logits, temperature: float = 1.0, n_bins: int = 
 
 # Quantization ------------------------------------------------------------------------------
 
-def quantize_int8(model: nn.Module) -> nn.Module:
+def quantize_int8(model: nn.Module, per_channel: bool = True) -> nn.Module:
     """A copy of ``model`` with every ``nn.Linear`` dynamically quantized to int8 (CPU inference).
 
-    Weights are stored as int8, activations quantized on the fly per batch. Uses
+    Weights are stored as int8, activations quantized on the fly per batch.
+    per_channel: one scale per output row of each weight matrix rather than one per matrix; a little
+    slower, and more accurate where rows differ in range (on the Day 5 MiniLM model it cost 1.3
+    points of dev accuracy where one scale per matrix cost 2.1). Uses
     ``torch.ao.quantization.quantize_dynamic``, which PyTorch marks deprecated in favour of torchao
     but still ships; its deprecation warnings are silenced here.
     """
     try:
-        from torch.ao.quantization import quantize_dynamic
+        from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
     except ImportError as e:  # a future PyTorch without torch.ao.quantization
         raise RuntimeError("this PyTorch has no torch.ao.quantization.quantize_dynamic; install torchao "
                            "or run without quantization") from e
@@ -412,7 +415,8 @@ def quantize_int8(model: nn.Module) -> nn.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
-        return quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+        qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
+        return quantize_dynamic(model, {nn.Linear: qconfig}, dtype=torch.qint8)
 
 
 def weights_megabytes(model: nn.Module) -> float:
