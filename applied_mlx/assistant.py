@@ -159,6 +159,74 @@ def split_by_title(rows: list[dict], train_titles: int) -> tuple[list[dict], lis
     return [r for r in rows if r["title"] in chosen], [r for r in rows if r["title"] not in chosen]
 
 
+# ----------------------------------------------------------------------------------- profiles
+PROFILE_SETTINGS = {
+    # smoke: the skill examples stand in for the benchmark, tiny random models, one pass
+    "smoke": dict(intent_model=None, qa_model=None, train_per_intent=None, val_per_intent=None,
+                  max_length=32, intent_epochs=1, intent_lr=1e-3, batch_size=16,
+                  qa_train_questions=40, qa_eval_questions=20, qa_max_length=64, qa_stride=16,
+                  qa_epochs=1, qa_lr=1e-3, skill_epochs=1, skill_lr=1e-3),
+    # quick: real CLINC150 / SQuAD, the offline stand-in encoder, small subsets sized for a 2-core CPU
+    "quick": dict(intent_model=STAND_IN_MODEL, qa_model=STAND_IN_MODEL, train_per_intent=15, val_per_intent=5,
+                  max_length=32, intent_epochs=3, intent_lr=1.5e-4, batch_size=32,
+                  qa_train_questions=1000, qa_eval_questions=300, qa_max_length=192, qa_stride=64,
+                  qa_epochs=1, qa_lr=1e-4, skill_epochs=8, skill_lr=1e-4),
+    # full: the reference protocol (GPU): DistilBERT on all of CLINC150, the SQuAD-distilled
+    # DistilBERT evaluated as is on the whole dev set (qa_train_questions=0: no fine-tuning)
+    "full": dict(intent_model=INTENT_MODEL, qa_model=QA_MODEL, train_per_intent=None, val_per_intent=None,
+                 max_length=64, intent_epochs=3, intent_lr=5e-5, batch_size=32,
+                 qa_train_questions=0, qa_eval_questions=None, qa_max_length=384, qa_stride=128,
+                 qa_epochs=0, qa_lr=3e-5, skill_epochs=10, skill_lr=5e-5),
+}
+
+
+def settings(profile: str) -> dict:
+    """The sizes and models of a profile (a copy: change it freely)."""
+    if profile not in PROFILE_SETTINGS:
+        raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(PROFILE_SETTINGS)}")
+    return dict(PROFILE_SETTINGS[profile])
+
+
+def smoke_intent_splits() -> dict[str, list[tuple[str, str]]]:
+    """The skill examples as a tiny intent benchmark (train/val/test), ``out_of_scope`` as its
+    out-of-scope class: what the smoke profile runs on, offline."""
+    splits = {"train": [], "val": [], "test": []}
+    for label, texts in SKILL_EXAMPLES.items():
+        splits["train"] += [(t, label) for t in texts[:6]]
+        splits["val"] += [(t, label) for t in texts[6:8]]
+        splits["test"] += [(t, label) for t in texts[8:]]
+    return splits
+
+
+def smoke_squad_rows() -> list[dict]:
+    """Tiny SQuAD-style rows generated from the knowledge base (the answer: the passage's first
+    three words), for the smoke profile."""
+    rows = []
+    for i, p in enumerate(KNOWLEDGE_BASE):
+        for j, q in enumerate((f"what is {p['title']}", f"tell me about {p['title']}", "what is it")):
+            answer = " ".join(p["text"].split()[:3])
+            rows.append({"id": f"smoke-{i}-{j}", "title": p["title"], "context": p["text"], "question": q,
+                         "answers": [answer], "answer_starts": [0]})
+    return rows
+
+
+def skill_splits(oos_texts: list[str], held_out: int = 2, seed: int = 0) -> dict[str, list[tuple[str, str]]]:
+    """The chat classifier's data: the skill examples, plus ``oos_texts`` (say, CLINC150's
+    out-of-scope requests) as extra ``out_of_scope`` rows; ``held_out`` examples per skill and a
+    share of the extra rows go to a validation split for the threshold."""
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for label, texts in SKILL_EXAMPLES.items():
+        order = rng.permutation(len(texts))
+        val += [(texts[i], label) for i in order[:held_out]]
+        train += [(texts[i], label) for i in order[held_out:]]
+    oos = list(oos_texts)
+    cut = len(oos) // 2
+    train += [(t, OUT_OF_SCOPE) for t in oos[:cut]]
+    val += [(t, OUT_OF_SCOPE) for t in oos[cut:]]
+    return {"train": train, "val": val}
+
+
 # ----------------------------------------------------------------------------------- tiny models
 def build_tiny_models(folder, texts, num_labels: int, seed: int = 0) -> dict[str, str]:
     """Build a tiny random BERT (a vocabulary from ``texts``) for sequence classification and one for
