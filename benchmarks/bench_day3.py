@@ -1,0 +1,64 @@
+"""Day 3 benchmark: per-question latency of retrieval + extractive QA, and of intent classification.
+
+    python benchmarks/bench_day3.py [artifact_dir]
+
+With an artifact folder (the notebook's Day3_Chatbot/artifacts) it times that assistant; without one it
+builds an assistant from the stand-in encoder resolved by ``resolve_model`` (the mirror, else the hub),
+with untrained heads: latency does not depend on the head's weights. Speeds are machine-dependent;
+on the shared 2-core development CPU they are noisy.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import torch
+
+from applied_mlx import assistant as A
+
+
+def median_ms(fn, repeats: int = 7) -> float:
+    """Median wall time of ``fn()`` in milliseconds after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return 1000 * statistics.median(times)
+
+
+def stand_in_assistant() -> A.Assistant:
+    from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification, AutoTokenizer
+
+    from applied_mlx.data import resolve_model
+
+    source = resolve_model(A.STAND_IN_MODEL)
+    tok = AutoTokenizer.from_pretrained(source)
+    intent = AutoModelForSequenceClassification.from_pretrained(
+        source, num_labels=len(A.SKILLS), id2label=dict(enumerate(A.SKILLS)))
+    qa = AutoModelForQuestionAnswering.from_pretrained(source)
+    return A.Assistant(intent, tok, qa, tok, A.KNOWLEDGE_BASE, qa_max_length=384, stride=128, device="cpu")
+
+
+def main() -> None:
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    assistant = A.Assistant.load(sys.argv[1], device="cpu") if len(sys.argv) > 1 else stand_in_assistant()
+    print(f"threads={torch.get_num_threads()} qa_max_length={assistant.qa_max_length} top_k={assistant.top_k}")
+    q = "how many variables does the transformer temperature data have"
+    print(f"retrieval only (TF-IDF, {len(assistant.knowledge_base)} passages): "
+          f"{median_ms(lambda: assistant.retriever.search(q, assistant.top_k)):.2f} ms")
+    print(f"retrieval + QA over top-{assistant.top_k} passages: {median_ms(lambda: assistant.answer(q)):.1f} ms per question")
+    context = A.KNOWLEDGE_BASE[4]["text"]
+    print(f"QA on one given short context: {median_ms(lambda: assistant.answer(q, context=context)):.1f} ms per question")
+    long_context = " ".join(p["text"] for p in A.KNOWLEDGE_BASE) * 4
+    print(f"QA on a {len(long_context.split())}-word context (strided windows): "
+          f"{median_ms(lambda: assistant.answer(q, context=long_context), 3):.1f} ms per question")
+    print(f"intent classification, one message: {median_ms(lambda: assistant.classify(['recommend me a movie'])):.1f} ms")
+    print(f"full reply to a question: {median_ms(lambda: assistant.reply(q)):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Day 3 on the real data (quick profile): CLINC150 intents with out-of-scope rejection and SQuAD v1.1
+extractive QA, with the offline stand-in encoder (all-MiniLM-L6-v2) resolved from the mirror.
+
+The quick profile is far from the reference protocol (15 sentences per intent, ~1000 SQuAD questions
+for fine-tuning, a 22.7M-parameter stand-in), so the floors below are what that protocol must reach,
+not the published 96-97% / 79.6-87.0; the gap is stated in the notebook and the day's README.
+"""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from applied_mlx import assistant as A
+from applied_mlx.data import MIRROR_VAR, fetch, resolve_model
+from applied_mlx.metrics import accuracy_from_logits
+from applied_mlx.training import fit, predict, tensor_loader
+
+pytestmark = pytest.mark.integration
+SEED = 0
+# Floors for the quick protocol, fixed before its numbers were known: beat the TF-IDF baseline on the
+# same subset and reject a fifth of the out-of-scope requests; QA well above an untrained head.
+OOS_RECALL_FLOOR = 0.20
+QA_F1_FLOOR = 15.0
+QA_EM_FLOOR = 5.0
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    if not os.environ.get(MIRROR_VAR):
+        pytest.skip(f"set {MIRROR_VAR} to a mirror of the data sets and the stand-in encoder")
+    cfg = A.settings("quick")
+    source = resolve_model(cfg["intent_model"])
+    if not os.path.isdir(source):
+        pytest.skip(f"the stand-in encoder {cfg['intent_model']} is not in the mirror")
+    cfg["source"] = source
+    return cfg
+
+
+def test_data_sets_have_their_published_sizes(cfg):
+    clinc = A.load_clinc150(fetch("clinc150"))
+    assert [len(clinc[s]) for s in ("train", "val", "test")] == [15_100, 3_100, 5_500]
+    squad = A.load_squad(fetch("squad-v1.1-dev"))
+    assert len(squad) == 10_570 and len({r["title"] for r in squad}) == 48
+    train, held_out = A.split_by_title(squad, 24)
+    assert not {r["title"] for r in train} & {r["title"] for r in held_out}
+
+
+def test_quick_intent_classifier_rejects_out_of_scope(cfg):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    splits = A.load_clinc150(fetch("clinc150"))
+    ins = [p for p in splits["train"] if p[1] != A.OOS]
+    train = A.subsample_per_label(ins, cfg["train_per_intent"], SEED) + [p for p in splits["train"] if p[1] == A.OOS]
+    val = A.subsample_per_label([p for p in splits["val"] if p[1] != A.OOS], cfg["val_per_intent"], SEED) + \
+        [p for p in splits["val"] if p[1] == A.OOS]
+    labels = sorted({y for _, y in splits["train"]})
+    to_id = {y: i for i, y in enumerate(labels)}
+    tok = AutoTokenizer.from_pretrained(cfg["source"])
+    model = AutoModelForSequenceClassification.from_pretrained(
+        cfg["source"], num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=to_id)
+    fit(model, A.intent_loader(tok, train, to_id, cfg["max_length"], cfg["batch_size"], shuffle=True, seed=SEED),
+        A.intent_loader(tok, val, to_id, cfg["max_length"], 128), lr=cfg["intent_lr"], num_epochs=cfg["intent_epochs"],
+        metrics={"accuracy": accuracy_from_logits}, device="cpu", seed=SEED, progress=False)
+    probs = lambda pairs: torch.softmax(predict(model, A.intent_loader(tok, pairs, to_id, cfg["max_length"], 128),
+                                                device="cpu"), -1).numpy()
+    oos = to_id[A.OOS]
+    threshold, _ = A.choose_threshold(probs(val), [to_id[y] for _, y in val], oos)
+    y_test = [to_id[y] for _, y in splits["test"]]
+    scores = A.oos_scores(y_test, A.apply_threshold(probs(splits["test"]), threshold, oos), oos)
+    print(f"quick CLINC150: threshold {threshold:.2f}, {scores}")
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit([t for t, _ in train])
+    clf = LogisticRegression(max_iter=2000, C=10).fit(vec.transform([t for t, _ in train]), [to_id[y] for _, y in train])
+    baseline = float(np.mean(clf.predict(vec.transform([t for t, y in splits["test"] if y != A.OOS])) ==
+                             np.array([to_id[y] for _, y in splits["test"] if y != A.OOS])))
+    print(f"TF-IDF + logreg in-scope accuracy (no threshold): {baseline:.4f}")
+    assert scores["in_scope_accuracy"] > baseline
+    assert scores["oos_recall"] >= OOS_RECALL_FLOOR
+
+
+def test_quick_qa_model_extracts_answers(cfg):
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    rows = A.load_squad(fetch("squad-v1.1-dev"))
+    train_all, eval_all = A.split_by_title(rows, 24)
+    rng = np.random.default_rng(SEED)
+    take = lambda r, n: [r[i] for i in sorted(rng.permutation(len(r))[:n])]
+    train, held_out = take(train_all, cfg["qa_train_questions"]), take(eval_all, cfg["qa_eval_questions"])
+    tok = AutoTokenizer.from_pretrained(resolve_model(cfg["qa_model"]))
+    model = AutoModelForQuestionAnswering.from_pretrained(resolve_model(cfg["qa_model"]))
+    untrained = A.squad_em_f1([p["text"] for p in A.extract_answers(
+        model, tok, [r["question"] for r in held_out], [r["context"] for r in held_out], cfg["qa_max_length"],
+        cfg["qa_stride"])], [r["answers"] for r in held_out])
+    tensors = A.qa_train_tensors(tok, train, cfg["qa_max_length"], cfg["qa_stride"])
+    fit(model, tensor_loader(tensors, batch_size=16, shuffle=True, seed=SEED), lr=cfg["qa_lr"],
+        num_epochs=cfg["qa_epochs"], device="cpu", seed=SEED, progress=False)
+    preds = A.extract_answers(model, tok, [r["question"] for r in held_out], [r["context"] for r in held_out],
+                              cfg["qa_max_length"], cfg["qa_stride"])
+    scores = A.squad_em_f1([p["text"] for p in preds], [r["answers"] for r in held_out])
+    print(f"quick SQuAD ({len(held_out)} held-out questions): {scores}")
+    print(f"untrained QA head: {untrained}")
+    assert scores["f1"] >= QA_F1_FLOOR and scores["f1"] >= untrained["f1"] + 10
+    assert scores["exact_match"] >= QA_EM_FLOOR

@@ -1,0 +1,194 @@
+"""Day 3 assistant: thresholds, span extraction, long-context striding, SQuAD scoring, retrieval,
+the Assistant round trip and its input errors, on tiny random models built locally."""
+
+import numpy as np
+import pytest
+import torch
+
+from applied_mlx import assistant as A
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny")
+    texts = [t for ex in A.SKILL_EXAMPLES.values() for t in ex] + [p["text"] for p in A.KNOWLEDGE_BASE]
+    paths = A.build_tiny_models(folder, texts, num_labels=len(A.SKILLS))
+    from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification, AutoTokenizer
+
+    intent = AutoModelForSequenceClassification.from_pretrained(
+        paths["intent"], id2label=dict(enumerate(A.SKILLS)), label2id={s: i for i, s in enumerate(A.SKILLS)})
+    qa = AutoModelForQuestionAnswering.from_pretrained(paths["qa"])
+    tok = AutoTokenizer.from_pretrained(paths["qa"])
+    return A.Assistant(intent, tok, qa, tok, A.KNOWLEDGE_BASE, intent_threshold=0.0, answer_threshold=0.0,
+                       qa_max_length=48, stride=16, device="cpu")
+
+
+def test_apply_threshold_rejects_unsure_rows():
+    probs = np.array([[0.9, 0.05, 0.05], [0.4, 0.35, 0.25], [0.1, 0.2, 0.7]])
+    assert A.apply_threshold(probs, 0.5, oos_index=2).tolist() == [0, 2, 2]
+    assert A.apply_threshold(probs, 0.0, oos_index=2).tolist() == [0, 0, 2]
+
+
+def test_oos_scores_by_hand():
+    s = A.oos_scores([0, 1, 2, 2], [0, 2, 2, 1], oos_index=2)
+    assert s["in_scope_accuracy"] == 0.5 and s["oos_recall"] == 0.5 and s["oos_precision"] == 0.5
+
+
+def test_choose_threshold_separates_confident_from_unsure():
+    # in-scope rows are confident (0.9), out-of-scope rows unsure (0.4): any threshold in (0.4, 0.9] is perfect
+    probs = np.array([[0.9, 0.1, 0.0], [0.1, 0.9, 0.0], [0.4, 0.3, 0.3], [0.3, 0.4, 0.3]])
+    t, s = A.choose_threshold(probs, [0, 1, 2, 2], oos_index=2)
+    assert 0.4 < t <= 0.9
+    assert s["in_scope_accuracy"] == 1.0 and s["oos_recall"] == 1.0
+
+
+def test_best_span_only_in_context_and_ordered():
+    offsets = [None, None, (0, 3), (4, 8), (9, 12), None]
+    start = np.array([10.0, 0, 1, 5, 0, 9])  # the highest logits lie outside the context
+    end = np.array([10.0, 0, 0, 1, 6, 9])
+    s, e, p = A.best_span(start, end, offsets)
+    assert (s, e) == (3, 4)
+    assert 0 < p <= 1
+    # an end before the start is never chosen
+    s, e, _ = A.best_span([0, 0, 0, 0, 9, 0], [0, 0, 9, 0, 0, 0], offsets)
+    assert s <= e
+    assert A.best_span([1, 2], [1, 2], [None, None]) == (-1, -1, 0.0)
+
+
+def test_best_span_respects_max_length():
+    offsets = [(i, i + 1) for i in range(10)]
+    start = np.zeros(10); start[0] = 5
+    end = np.zeros(10); end[9] = 5
+    s, e, _ = A.best_span(start, end, offsets, max_answer_tokens=3)
+    assert e - s < 3
+
+
+def test_long_context_is_split_into_overlapping_windows(tiny):
+    tok = tiny.qa_tokenizer
+    context = " ".join(["movies"] * 50 + ["answer"] + ["ratings"] * 50)
+    enc = A.qa_features(tok, ["where"], [context], max_length=32, stride=8)
+    assert len(enc["input_ids"]) > 3 and set(enc["overflow_to_sample_mapping"]) == {0}
+    spans = [[o for o in offs if o is not None] for offs in enc["offset_mapping"]]
+    for a, b in zip(spans, spans[1:]):
+        assert b[0][0] < a[-1][1]  # consecutive windows overlap
+    assert spans[0][0][0] == 0 and spans[-1][-1][1] == len(context)  # the whole context is covered
+
+
+def test_train_positions_point_at_the_answer_in_the_window_that_holds_it(tiny):
+    tok = tiny.qa_tokenizer
+    context = " ".join(["movies"] * 40) + " answer " + " ".join(["ratings"] * 40)
+    start = context.index("answer")
+    rows = [{"question": "where", "context": context, "answers": ["answer"], "answer_starts": [start]}]
+    t = A.qa_train_tensors(tok, rows, max_length=32, stride=8)
+    enc = A.qa_features(tok, ["where"], [context], max_length=32, stride=8)
+    hits = [i for i in range(len(t["start_positions"])) if t["start_positions"][i] > 0]
+    assert hits, "some window must hold the answer"
+    for i in hits:
+        s, e = int(t["start_positions"][i]), int(t["end_positions"][i])
+        offs = enc["offset_mapping"][i]
+        assert context[offs[s][0]:offs[e][1]] == "answer"
+    assert all(int(t["start_positions"][i]) == 0 for i in range(len(t["start_positions"])) if i not in hits)
+
+
+def test_extract_answers_maps_back_to_characters(tiny):
+    context = " ".join(["alpha beta gamma"] * 30)
+    out = A.extract_answers(tiny.qa_model, tiny.qa_tokenizer, ["what"], [context], max_length=32, stride=8)[0]
+    assert out["text"] == context[out["start"]:out["end"]] and out["text"]
+    assert 0 < out["score"] <= 1
+
+
+def test_squad_em_f1_by_hand():
+    r = A.squad_em_f1(["The Eiffel Tower", "in 1889", "blue"], [["Eiffel Tower"], ["1889", "in 1890"], ["red"]])
+    assert r["exact_match"] == pytest.approx(100 / 3)
+    # f1: 1, max(2*(0.5*1)/(1.5)=0.667, 0.5), 0
+    assert r["f1"] == pytest.approx(100 * (1 + 2 / 3) / 3)
+    with pytest.raises(ValueError):
+        A.squad_em_f1([], [])
+
+
+def test_retriever_finds_the_passage_with_the_terms():
+    r = A.Retriever(A.KNOWLEDGE_BASE)
+    idx, score = r.search("which data set has hourly oil temperature readings", k=1)[0]
+    assert A.KNOWLEDGE_BASE[idx]["title"] == "Day 4" and score > 0
+    with pytest.raises(ValueError):
+        A.Retriever([])
+
+
+def test_subsample_per_label():
+    pairs = [(f"t{i}", "a") for i in range(10)] + [("u", "b")]
+    out = A.subsample_per_label(pairs, 3)
+    assert sum(y == "a" for _, y in out) == 3 and ("u", "b") in out
+
+
+def test_classify_reply_and_answer_shapes(tiny):
+    out = tiny.classify(["hello", "recommend me a movie"])
+    assert len(out) == 2 and all(o["intent"] in A.SKILLS for o in out)
+    assert all(abs(sum(o["probabilities"].values()) - 1) < 1e-5 for o in out)
+    r = tiny.reply("what data does day four use")
+    assert isinstance(r.text, str) and r.intent in A.SKILLS and 0 <= r.confidence <= 1
+    a = tiny.answer("what is distilbert")
+    assert a["answer"] is not None and len(a["sources"]) == 3
+    a = tiny.answer("who", context="DistilBERT was released by Hugging Face.")
+    assert a["answer"] in "DistilBERT was released by Hugging Face."
+
+
+def test_thresholds_turn_unsure_into_not_sure_and_no_answer(tiny):
+    tiny.intent_threshold, tiny.answer_threshold = 1.01, 1.01
+    try:
+        c = tiny.classify(["hello"])[0]
+        assert c["unsure"] and c["intent"] == A.OUT_OF_SCOPE
+        assert tiny.reply("hello").text == A.NOT_SURE
+        assert tiny.answer("what is distilbert")["answer"] is None
+    finally:
+        tiny.intent_threshold, tiny.answer_threshold = 0.0, 0.0
+
+
+@pytest.mark.parametrize("bad", ["", "   \n", None, 42, b"bytes"])
+def test_bad_input_raises_a_clear_value_error(tiny, bad):
+    with pytest.raises(ValueError, match="str|empty"):
+        tiny.reply(bad)
+    with pytest.raises(ValueError, match="str|empty"):
+        tiny.answer(bad)
+    with pytest.raises(ValueError):
+        tiny.classify([bad])
+
+
+def test_classify_refuses_a_bare_string_and_history_of_wrong_type(tiny):
+    with pytest.raises(ValueError, match="list"):
+        tiny.classify("hello")
+    with pytest.raises(ValueError, match="history"):
+        tiny.reply("hello", history="nope")
+    assert tiny.classify([]) == []
+
+
+def test_huge_input_is_truncated_not_a_crash(tiny):
+    huge = "movie " * 100_000
+    assert tiny.classify([huge])[0]["intent"] in A.SKILLS
+    assert isinstance(tiny.reply(huge).text, str)
+    assert tiny.answer("what", context=huge)["score"] >= 0
+
+
+def test_save_load_round_trip_gives_same_predictions(tiny, tmp_path):
+    path = tiny.save(tmp_path / "assistant", metrics={"x": 1.0})
+    back = A.Assistant.load(path, device="cpu")
+    msgs = ["hello", "what is distilbert", "order a pizza"]
+    p1 = [o["probabilities"] for o in tiny.classify(msgs)]
+    p2 = [o["probabilities"] for o in back.classify(msgs)]
+    for a, b in zip(p1, p2):
+        assert all(abs(a[k] - b[k]) < 1e-6 for k in a)
+    assert tiny.answer("what is distilbert") == back.answer("what is distilbert")
+    assert back.knowledge_base == tiny.knowledge_base and back.labels == tiny.labels
+
+
+def test_load_of_a_missing_or_foreign_folder_fails_clearly(tmp_path):
+    from applied_mlx.artifacts import ArtifactError
+
+    with pytest.raises(ArtifactError):
+        A.Assistant.load(tmp_path / "nothing")
+
+
+def test_chat_demo_builds_a_chat_interface(tiny):
+    gr = pytest.importorskip("gradio")
+    demo = A.chat_demo(tiny)
+    assert isinstance(demo, gr.ChatInterface)
+    assert "intent:" in A.format_reply(tiny.reply("hello"))
