@@ -400,7 +400,7 @@ def extract_title(message: str) -> str | None:
     found = re.search(r"\b(?:like|similar to|as good as|loved|enjoyed)\s+(.+?)\s*(?:[?.!,;]|$)", message, re.I)
     if not found:
         return None
-    title = re.sub(r"^(the movie|the film|movies?|films?)\s+", "", found.group(1).strip(), flags=re.I)
+    title = re.sub(r"^the (movie|film)\s+", "", found.group(1).strip(), flags=re.I)
     return title or None
 
 
@@ -751,7 +751,7 @@ def build_demo(components: Components | None = None):
             gr.Button("Forecast").click(on_forecast, [horizon, column], [plot, forecast_text], api_name="forecast")
             gr.Markdown(_status_banner(components, "recommender") or "### Day 1: recommendations for a user")
             with gr.Row():
-                user = gr.Number(value=42, label="user id", precision=0)
+                user = gr.Textbox(value="42", label="user id")
                 k = gr.Slider(1, 20, value=10, step=1, label="how many")
                 review = gr.Textbox(label="their review (optional): Day 5 reads its sentiment")
             table = gr.Dataframe(label="recommendations")

@@ -17,3 +17,22 @@ os.environ.update(
     GRADIO_ANALYTICS_ENABLED="False",
 )
 os.environ.setdefault("APPLIED_MLX_CACHE", tempfile.mkdtemp(prefix="applied_mlx_test_cache_"))
+
+
+import pytest  # noqa: E402  (after the environment is set)
+
+
+@pytest.fixture(scope="session")
+def smoke_artifacts_root(tmp_path_factory):
+    """The one artifacts root of a test session: the notebook tier writes Days 1-5 there in the smoke
+    profile, then Day 6 and the app tier read them (no second training run in ``make test``).
+
+    ``APPLIED_MLX_TEST_ARTIFACTS`` names an existing folder to reuse (and refresh) instead.
+    """
+    from pathlib import Path
+
+    reuse = os.environ.get("APPLIED_MLX_TEST_ARTIFACTS", "").strip()
+    if reuse:
+        Path(reuse).mkdir(parents=True, exist_ok=True)
+        return Path(reuse)
+    return tmp_path_factory.mktemp("artifacts")

@@ -28,9 +28,9 @@ COMPONENT_DAYS = [nb for nb in NOTEBOOKS if day_number(nb) <= 5]
 
 
 @pytest.fixture(scope="session")
-def smoke_env(tmp_path_factory):
+def smoke_env(smoke_artifacts_root):
     env = dict(os.environ)
-    env.update(APPLIED_MLX_PROFILE="smoke", APPLIED_MLX_ARTIFACTS=str(tmp_path_factory.mktemp("artifacts")),
+    env.update(APPLIED_MLX_PROFILE="smoke", APPLIED_MLX_ARTIFACTS=str(smoke_artifacts_root),
                PYTHONHASHSEED="0")
     return env
 
