@@ -683,6 +683,67 @@ def sentiment_line(sentiment: dict | None) -> str:
     return f"Their review reads **{sentiment['label']}** ({probs})."
 
 
+# ----------------------------------------------------------------------------------- latency
+EXAMPLE_MESSAGES = {"recommend": "recommend me something like Star Wars",
+                    "sentiment": "how does this review sound: a gripping, beautiful film",
+                    "forecast": "what will the load be tomorrow", "question": "what is distilbert?"}
+
+
+def percentile(values, q: float) -> float:
+    """The q-th percentile (0-100) of ``values`` by linear interpolation."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("no values")
+    pos = (len(ordered) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def time_ms(fn, repeats: int) -> list[float]:
+    """Wall times of ``fn()`` in milliseconds, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(1000 * (time.perf_counter() - start))
+    return times
+
+
+def flow_calls(components: Components, image=None) -> dict:
+    """Flow name -> a no-argument call of it, end to end as the app runs it, for the available components.
+
+    image: the picture for the image flow (default: a drawn square).
+    """
+    if image is None:
+        from PIL import Image, ImageDraw
+
+        image = Image.new("RGB", (224, 224), "black")
+        ImageDraw.Draw(image).rectangle([60, 60, 160, 160], fill="white")
+    days = {"recommend": "Day 1", "sentiment": "Day 5", "forecast": "Day 4", "question": "Day 3 QA"}
+    calls = {f"chat -> {days[k]} ({k})": (lambda m=m: chat(components, m)) for k, m in EXAMPLE_MESSAGES.items()}
+    calls["chat -> greeting (Day 3 only)"] = lambda: chat(components, "hello")
+    if components.available("image_classifier"):
+        calls["image -> Day 2 label + Grad-CAM + words"] = lambda: classify_image(components, image)
+    if components.available("forecaster"):
+        calls["dashboard: Day 4 forecast vs actual, 24 h + plot"] = lambda: forecast_vs_actual(components, 24)
+    if components.available("recommender"):
+        calls["dashboard: Day 1 top-10 + Day 5 on a review"] = lambda: user_dashboard(
+            components, 1, 10, "a wonderful film")
+    return calls
+
+
+def flow_latency(components: Components, repeats: int = 20, image=None) -> list[dict]:
+    """Per flow: {"flow", "median_ms", "p95_ms", "calls"} over ``repeats`` timed calls (after a warm-up)."""
+    rows = []
+    for name, call in flow_calls(components, image).items():
+        times = time_ms(call, repeats)
+        rows.append({"flow": name, "median_ms": round(percentile(times, 50), 1),
+                     "p95_ms": round(percentile(times, 95), 1), "calls": repeats})
+    return rows
+
+
 # ----------------------------------------------------------------------------------- the app
 def _status_banner(components: Components, key: str) -> str:
     status = components.statuses[key]

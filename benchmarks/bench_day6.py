@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
-import statistics
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,70 +27,20 @@ sys.path.insert(0, str(ROOT))
 
 from applied_mlx import app  # noqa: E402
 
-CHAT_MIX = ("recommend me something like Star Wars", "how does this review sound: a gripping, beautiful film",
-            "what will the load be tomorrow", "what is distilbert?")
+CHAT_MIX = tuple(app.EXAMPLE_MESSAGES.values())
 
 
-def percentile(values, q: float) -> float:
-    """The q-th percentile (0-100) by linear interpolation; values need not be sorted."""
-    ordered = sorted(values)
-    if not ordered:
-        raise ValueError("no values")
-    pos = (len(ordered) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def time_ms(fn, repeats: int) -> list[float]:
-    """Wall times of ``fn()`` in milliseconds, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(1000 * (time.perf_counter() - start))
-    return times
-
-
-def sample_image(components: app.Components) -> object:
-    """A picture to classify: a hymenoptera photo from the mirror when there is one, else a drawn square."""
-    import os
-
+def sample_image():
+    """A hymenoptera photo from the mirror when there is one, else None (the flows draw a square)."""
     mirror = os.environ.get("APPLIED_MLX_MIRROR", "")
     found = sorted(Path(mirror).glob("hymenoptera/hymenoptera_data/val/bees/*.jpg")) if mirror else []
-    if found:
-        return found[0]
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGB", (224, 224), "black")
-    ImageDraw.Draw(img).rectangle([60, 60, 160, 160], fill="white")
-    return img
-
-
-def flows(components: app.Components) -> dict:
-    """Flow name -> a no-argument call of it, for the components that are available."""
-    calls = {}
-    for message, name in zip(CHAT_MIX, ("chat -> Day 1 recommend", "chat -> Day 5 sentiment",
-                                         "chat -> Day 4 forecast", "chat -> Day 3 QA")):
-        calls[name] = lambda m=message: app.chat(components, m)
-    calls["chat -> greeting (Day 3 only)"] = lambda: app.chat(components, "hello")
-    if components.available("image_classifier"):
-        image = sample_image(components)
-        calls["image -> Day 2 label + Grad-CAM + words"] = lambda: app.classify_image(components, image)
-    if components.available("forecaster"):
-        calls["dashboard: Day 4 forecast vs actual (24 h, plot)"] = lambda: app.forecast_vs_actual(components, 24)
-    if components.available("recommender"):
-        calls["dashboard: Day 1 top-10 + Day 5 review"] = lambda: app.user_dashboard(
-            components, 42, 10, "a wonderful film")
-    return calls
+    return found[0] if found else None
 
 
 def bench_flows(components: app.Components, repeats: int) -> None:
     print(f"\n| flow (in process, {repeats} calls) | median ms | p95 ms |\n|---|---|---|")
-    for name, call in flows(components).items():
-        times = time_ms(call, repeats)
-        print(f"| {name} | {statistics.median(times):.1f} | {percentile(times, 95):.1f} |")
+    for row in app.flow_latency(components, repeats, sample_image()):
+        print(f"| {row['flow']} | {row['median_ms']:.1f} | {row['p95_ms']:.1f} |")
 
 
 def bench_load(components: app.Components, n: int, deadline: float) -> int:
@@ -127,7 +77,7 @@ def bench_load(components: app.Components, n: int, deadline: float) -> int:
           f"{len(latencies) / wall:.1f} requests/s")
     if latencies:
         ms = [1000 * s for s in latencies]
-        print(f"  latency p50 {percentile(ms, 50):.0f} ms, p95 {percentile(ms, 95):.0f} ms, max {max(ms):.0f} ms")
+        print(f"  latency p50 {app.percentile(ms, 50):.0f} ms, p95 {app.percentile(ms, 95):.0f} ms, max {max(ms):.0f} ms")
     for e in errors[:5]:
         print("  error:", e)
     return len(errors) + len(pending)

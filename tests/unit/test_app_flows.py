@@ -196,3 +196,13 @@ def test_a_load_failure_is_reported_not_raised(tmp_path):
     with pytest.raises(app.ComponentUnavailable, match="incompatible"):
         components.get("sentiment")
     assert components.statuses["sentiment"].state == "incompatible"
+
+
+def test_percentile_and_time_ms():
+    assert app.percentile([3, 1, 2], 50) == 2
+    assert app.percentile([0, 10], 95) == pytest.approx(9.5)
+    with pytest.raises(ValueError):
+        app.percentile([], 50)
+    calls = []
+    times = app.time_ms(lambda: calls.append(1), 3)
+    assert len(times) == 3 and len(calls) == 4 and all(t >= 0 for t in times)  # one warm-up call
