@@ -1,0 +1,39 @@
+"""tools/results_table.py: rows built from metrics.json, and only the marked README block replaced."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("results_table", ROOT / "tools" / "results_table.py")
+rt = importlib.util.module_from_spec(spec)
+sys.modules["results_table"] = rt  # dataclasses look their module up there
+spec.loader.exec_module(rt)
+
+
+def test_rows_come_from_metrics_and_missing_days_say_so(tmp_path):
+    day4 = tmp_path / "Day4_TimeSeries"
+    day4.mkdir()
+    results = {"LSTM": {"96": {"mse": 0.40}, "192": {"mse": 0.41}},
+               "linear (least squares)": {"96": {"mse": 0.42}, "192": {"mse": 0.40}}}
+    (day4 / "metrics.json").write_text(json.dumps({"profile": "smoke", "results": results}))
+    table = rt.table(tmp_path)
+    row4 = next(line for line in table.splitlines() if line.startswith("| 4 |"))
+    assert "LSTM 0.400 / 0.410" in row4 and "the LSTM beats it at 1 of 2 horizons" in row4
+    assert row4.endswith("| smoke, RevIN + channel-independent segment LSTM (hidden 64), CPU |")
+    assert "| 1 | nDCG@10" in table and "not run yet" in table.splitlines()[2]
+
+
+def test_only_the_marked_block_is_replaced():
+    text = f"intro caveat\n{rt.START}\nold table\n{rt.END}\nafter caveat\n"
+    assert rt.replace_block(text, "NEW") == f"intro caveat\n{rt.START}\nNEW\n{rt.END}\nafter caveat\n"
+    with pytest.raises(ValueError, match="no results markers"):
+        rt.replace_block("no markers here", "NEW")
+
+
+def test_the_readme_carries_the_markers():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert text.count(rt.START) == 1 and text.count(rt.END) == 1
