@@ -821,6 +821,7 @@ def build_demo(components: Components | None = None):
         with gr.Tab("Status"):
             status_text = gr.Markdown(components.report())
             gr.Button("Refresh").click(components.report, None, status_text, api_name="status")
+        demo.load(components.report, None, status_text, api_visibility="private")  # fresh on each page load
     demo.queue(default_concurrency_limit=4, max_size=512)
     return demo
 
