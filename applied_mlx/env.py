@@ -118,3 +118,21 @@ def print_summary(profile: str | None = None, device=None, **extra) -> str:
     line = summary(profile, device, **extra)
     print(line)
     return line
+
+
+def median_seconds(fn, repeats: int = 5) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls, after one warm-up call (lazy setup, caches).
+
+    For benchmarks: the median shrugs off the odd slow call on a shared machine; compare ratios
+    taken in one run rather than absolute times taken on different days.
+    """
+    import statistics
+    import time
+
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

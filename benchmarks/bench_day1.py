@@ -9,12 +9,13 @@ same shape (943 users, 1,682 items, the default sizes) is timed. Compare ratios 
 
 from __future__ import annotations
 
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from applied_mlx.env import median_seconds
 
 
 def recommender():
@@ -29,16 +30,6 @@ def recommender():
     ranker = recsys.HistoryEncoder(data.n_items, uf.shape[1], itf)
     rater = recsys.RatingModel(data.n_users, data.n_items, uf, itf, dim=128)
     return recsys.Recommender.from_training(data, train, ranker, rater), "untrained, MovieLens-sized"
-
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def training_seconds() -> None:

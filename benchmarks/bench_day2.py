@@ -10,10 +10,8 @@ on a shared CPU, noisy: compare backbones within one run.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,16 +21,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from applied_mlx import vision  # noqa: E402
-
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from applied_mlx.env import median_seconds  # noqa: E402
 
 
 def main(batch: int = 32, repeats: int = 5):

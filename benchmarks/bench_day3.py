@@ -10,24 +10,17 @@ on the shared 2-core development CPU they are noisy.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 import torch
 
 from applied_mlx import assistant as A
+from applied_mlx.env import median_seconds
 
 
 def median_ms(fn, repeats: int = 7) -> float:
     """Median wall time of ``fn()`` in milliseconds after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1000 * statistics.median(times)
+    return 1000 * median_seconds(fn, repeats)
 
 
 def stand_in_assistant() -> A.Assistant:

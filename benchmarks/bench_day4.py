@@ -8,25 +8,13 @@ within one run, not numbers across machines.
 
 from __future__ import annotations
 
-import statistics
-import time
 
 import numpy as np
 import torch
 from torch import nn
 
 from applied_mlx import forecasting as fc
-
-
-def median_seconds(fn, repeats: int = 5) -> float:
-    """Median wall time of ``fn()`` after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from applied_mlx.env import median_seconds
 
 
 def main() -> None:

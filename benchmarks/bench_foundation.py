@@ -26,18 +26,13 @@ def import_seconds(module: str, repeats: int = 5) -> float:
 
 def ranking_seconds(n_users=943, n_items=1682, k=10, repeats=20) -> float:
     """Median time of ranking_metrics over a MovieLens-sized top-10 (25 relevant items per user)."""
+    from applied_mlx.env import median_seconds
     from applied_mlx.metrics import ranking_metrics
 
     rng = np.random.default_rng(0)
     recs = np.stack([rng.permutation(n_items)[:k] for _ in range(n_users)])
     relevant = [set(rng.choice(n_items, size=25, replace=False).tolist()) for _ in range(n_users)]
-    ranking_metrics(recs, relevant, k=k)  # warm up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        ranking_metrics(recs, relevant, k=k)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return median_seconds(lambda: ranking_metrics(recs, relevant, k=k), repeats)
 
 
 def main():

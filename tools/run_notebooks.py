@@ -3,6 +3,7 @@
     python tools/run_notebooks.py                  # every Day*/*.ipynb into runs/<time>/
     python tools/run_notebooks.py --inplace Day1*/*.ipynb   # refresh the committed outputs
     python tools/run_notebooks.py --app            # then start the Day 6 app (make demo)
+    python tools/run_notebooks.py --tidy           # shrink committed notebooks without running them
 
 The profile comes from APPLIED_MLX_PROFILE (default: full with CUDA, quick without).
 """
@@ -36,12 +37,41 @@ def execute(notebook: Path, output: Path, timeout: int) -> float:
     start = time.perf_counter()
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(notebook.parent)}}).execute()
-    # the widgets' saved state (progress bars) is megabytes that GitHub cannot render anyway;
-    # each widget output keeps its text/plain form
-    nb.metadata.pop("widgets", None)
+    tidy(nb)
     output.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, output)
     return time.perf_counter() - start
+
+
+def tidy(nb, max_png_bytes: int = 150_000, jpeg_quality: int = 85) -> None:
+    """Make an executed notebook small enough to commit and to read on GitHub, in place.
+
+    The widgets' saved state (progress bars) is megabytes that GitHub cannot render anyway; each
+    widget output keeps its text/plain form. Large PNG figures (photo grids, heatmap overlays) are
+    re-encoded as JPEG, a fifth of the size at the same resolution; small PNGs (line plots) stay.
+    """
+    import base64
+    import io
+
+    from PIL import Image
+
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            png = data.get("image/png")
+            if not png or len(png) * 3 // 4 <= max_png_bytes:
+                continue
+            image = Image.open(io.BytesIO(base64.b64decode(png)))
+            if image.mode in ("RGBA", "LA", "P"):
+                image = image.convert("RGBA")
+                flat = Image.new("RGB", image.size, "white")
+                flat.paste(image, mask=image.getchannel("A"))
+                image = flat
+            buffer = io.BytesIO()
+            image.convert("RGB").save(buffer, format="JPEG", quality=jpeg_quality, optimize=True)
+            del data["image/png"]
+            data["image/jpeg"] = base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def main(argv=None) -> int:
@@ -51,9 +81,21 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="folder for executed copies (default runs/<time>)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
     parser.add_argument("--app", action="store_true", help="start the Day 6 app afterwards, if it exists")
+    parser.add_argument("--tidy", action="store_true",
+                        help="only tidy the notebooks in place (widget state, large PNGs), do not execute them")
     args = parser.parse_args(argv)
 
     notebooks = [p.resolve() for p in args.notebooks] or day_notebooks()
+    if args.tidy:
+        import nbformat
+
+        for path in notebooks:
+            before = path.stat().st_size
+            nb = nbformat.read(path, as_version=4)
+            tidy(nb)
+            nbformat.write(nb, path)
+            print(f"{os.path.relpath(path, ROOT)}: {before / 1e6:.2f} MB -> {path.stat().st_size / 1e6:.2f} MB")
+        return 0
     out = args.out or ROOT / "runs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     if not notebooks:
         print("No day notebooks yet (Day*/*.ipynb).")

@@ -69,3 +69,14 @@ def test_in_colab(monkeypatch):
     assert env.in_colab() is ("google.colab" in sys.modules)
     monkeypatch.setitem(sys.modules, "google.colab", object())
     assert env.in_colab() is True
+
+
+def test_median_seconds_warms_up_once_and_takes_the_median(monkeypatch):
+    import time
+
+    calls = []
+    clock = iter([0.0, 0.1, 1.0, 1.3, 2.0, 2.2])  # three timed calls of 0.1, 0.3 and 0.2 s
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    value = env.median_seconds(lambda: calls.append(1), repeats=3)
+    assert len(calls) == 4, "one untimed warm-up call, then the three timed ones"
+    assert abs(value - 0.2) < 1e-12
