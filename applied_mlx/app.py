@@ -702,13 +702,9 @@ def percentile(values, q: float) -> float:
 
 def time_ms(fn, repeats: int) -> list[float]:
     """Wall times of ``fn()`` in milliseconds, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(1000 * (time.perf_counter() - start))
-    return times
+    from .env import timed_calls
+
+    return [1000 * t for t in timed_calls(fn, repeats)]
 
 
 def flow_calls(components: Components, image=None) -> dict:

@@ -120,13 +120,8 @@ def print_summary(profile: str | None = None, device=None, **extra) -> str:
     return line
 
 
-def median_seconds(fn, repeats: int = 5) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` calls, after one warm-up call (lazy setup, caches).
-
-    For benchmarks: the median shrugs off the odd slow call on a shared machine; compare ratios
-    taken in one run rather than absolute times taken on different days.
-    """
-    import statistics
+def timed_calls(fn, repeats: int = 5) -> list[float]:
+    """Wall times in seconds of ``repeats`` calls of ``fn()``, after one warm-up call (lazy setup, caches)."""
     import time
 
     fn()
@@ -135,4 +130,15 @@ def median_seconds(fn, repeats: int = 5) -> float:
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
+
+
+def median_seconds(fn, repeats: int = 5) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls, after one warm-up call (lazy setup, caches).
+
+    For benchmarks: the median shrugs off the odd slow call on a shared machine; compare ratios
+    taken in one run rather than absolute times taken on different days.
+    """
+    import statistics
+
+    return statistics.median(timed_calls(fn, repeats))
