@@ -7,6 +7,7 @@ The evaluation protocol is microsoft/recommenders' MovieLens benchmark: a per-us
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -476,6 +477,14 @@ class _Parts(nn.Module):
         self.register_buffer("user_feats", torch.as_tensor(np.asarray(user_feats, dtype=np.float32)))
 
 
+def _on_cpu(model: nn.Module | None) -> nn.Module | None:
+    """``model`` if it is on the CPU, else a CPU copy: the Recommender serves from the CPU (its
+    inputs and outputs are NumPy), and a model trained on a GPU stays there for the caller."""
+    if model is None or all(p.device.type == "cpu" for p in model.parameters()):
+        return model
+    return copy.deepcopy(model).cpu()
+
+
 class Recommender:
     """Top-N recommendations with reasons, for known users, new users (fold-in) and items.
 
@@ -490,7 +499,7 @@ class Recommender:
 
     def __init__(self, ranker: HistoryEncoder, items: pd.DataFrame, users: pd.DataFrame, train: pd.DataFrame,
                  user_feats: np.ndarray, rater: RatingModel | None = None, config: dict | None = None):
-        self.parts = _Parts(ranker, user_feats, rater).eval()
+        self.parts = _Parts(_on_cpu(ranker), user_feats, _on_cpu(rater)).eval()
         self.items = items.reset_index(drop=True)
         self.users = users.reset_index(drop=True)
         self.train = train[["user", "item", "rating"]].reset_index(drop=True)

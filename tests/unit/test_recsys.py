@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -272,3 +274,13 @@ def test_load_refuses_another_component(tmp_path):
     save_artifact(tmp_path / "other", component="something-else", config={}, model=torch.nn.Linear(1, 1))
     with pytest.raises(ArtifactError):
         recsys.Recommender.load(tmp_path / "other")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA: models trained on a GPU")
+def test_recommender_serves_models_trained_on_a_gpu(trained):
+    data, train, test, ranking, rating, rec = trained
+    ranker, rater = copy.deepcopy(ranking.model).cuda(), copy.deepcopy(rating.model).cuda()
+    on_gpu = recsys.Recommender.from_training(data, train, ranker, rater)
+    assert on_gpu.evaluate(test, k=5) == pytest.approx(rec.evaluate(test, k=5), abs=1e-4)
+    assert [r.item_id for r in on_gpu.recommend(1, 5)] == [r.item_id for r in rec.recommend(1, 5)]
+    assert next(ranker.parameters()).is_cuda, "the caller's model stays on the GPU"
