@@ -16,7 +16,9 @@ The model, ``LSTMForecaster``: RevIN (each window normalised by its own mean and
 the output), channel independence (each of the 7 variables is its own sequence through shared
 weights), the look-back cut into segments of ``patch_len`` hours so that the LSTM runs 14 steps
 instead of 336, and a linear head that maps the last hidden state to all ``H`` future values at
-once (direct multi-horizon output: no error feedback over 720 steps, one forward pass).
+once (direct multi-horizon output: no error feedback over 720 steps, one forward pass). With
+``highway=True`` the same LSTM is a residual on an LSTNet-style linear highway that starts as the
+least-squares ``LinearBaseline`` (``init_highway_from``), so the untrained model is that baseline.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def settings(profile: str) -> dict:
 def model_args(cfg: dict, num_channels: int) -> dict:
     """The ``LSTMForecaster`` arguments (all but the horizon) from a ``settings`` dict."""
     return dict(lookback=cfg["lookback"], num_channels=num_channels, patch_len=cfg["patch_len"],
-                hidden_size=cfg["hidden_size"], num_layers=cfg["num_layers"], dropout=cfg["dropout"])
+                hidden_size=cfg["hidden_size"], num_layers=cfg["num_layers"], dropout=cfg["dropout"],
+                highway=cfg.get("highway", False))
 
 
 # Data ---------------------------------------------------------------------------------------
@@ -335,10 +338,16 @@ class LSTMForecaster(nn.Module):
     segments of the look-back, and a linear head giving all ``H`` steps at once.
 
     patch_len: hours per LSTM step (``lookback`` must be a multiple); 24 = one day per step.
+    highway: add an LSTNet-style linear "highway" (Lai et al., 2018): an autoregressive linear map
+        of the window, per channel, with ``LinearBaseline``'s last-value subtraction,
+        ``W (x - x_last) + b + x_last``. The LSTM's head is then zero at the start, so the model
+        begins as that linear map and the LSTM learns the *residual*. ``init_highway_from`` copies
+        in a least-squares solution.
     """
 
     def __init__(self, lookback: int, horizon: int, num_channels: int, patch_len: int = 24,
-                 hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.1, revin: bool = True):
+                 hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.1, revin: bool = True,
+                 highway: bool = False):
         super().__init__()
         if lookback % patch_len:
             raise ValueError(f"lookback ({lookback}) must be a multiple of patch_len ({patch_len})")
@@ -350,40 +359,83 @@ class LSTMForecaster(nn.Module):
                             dropout=dropout if num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, horizon)
+        self.highway = nn.Linear(lookback, horizon) if highway else None
+        if highway:
+            # The LSTM's contribution starts at exactly zero: the untrained model is the highway.
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+
+    def init_highway_from(self, linear: "LinearBaseline") -> "LSTMForecaster":
+        """Copy a fitted ``LinearBaseline`` (same look-back and horizon) into the highway."""
+        if self.highway is None:
+            raise ValueError("this model was built with highway=False")
+        if linear.weight is None or linear.weight.shape != (self.lookback + 1, self.horizon):
+            raise ValueError(f"need a fitted LinearBaseline of look-back {self.lookback} and horizon {self.horizon}")
+        weight = torch.as_tensor(linear.weight, dtype=torch.float32)  # (L + 1, H): the last row is the bias
+        with torch.no_grad():
+            self.highway.weight.copy_(weight[:-1].T)
+            self.highway.bias.copy_(weight[-1])
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, lookback, channels = x.shape
         if self.revin is not None:
             x, stats = self.revin.normalize(x)
         # Channel independence: each channel becomes its own sequence of day-long segments.
-        segments = x.permute(0, 2, 1).reshape(batch * channels, lookback // self.patch_len, self.patch_len)
+        series = x.permute(0, 2, 1).reshape(batch * channels, lookback)
+        segments = series.reshape(batch * channels, lookback // self.patch_len, self.patch_len)
         _, (hidden, _) = self.lstm(self.embed(segments))
         y = self.head(self.dropout(hidden[-1]))  # (B*C, H): every future step from the last state
+        if self.highway is not None:
+            # W (z - z_last) + z_last in RevIN's space maps back to exactly W (x - x_last) + x_last
+            # (RevIN is affine per window); the bias is added after RevIN, in the series' units,
+            # so that it does not scale with each window's spread: the LinearBaseline, term for term.
+            last = series[:, -1:]
+            y = y + nn.functional.linear(series - last, self.highway.weight) + last
         y = y.reshape(batch, channels, self.horizon).permute(0, 2, 1)
         if self.revin is not None:
             y = self.revin.denormalize(y, stats)
+        if self.highway is not None:
+            y = y + self.highway.bias[:, None]
         return y
 
 
 def train_forecaster(model: nn.Module, train: SlidingWindows, val: SlidingWindows, *, batch_size: int = 64,
                      num_epochs: int = 10, lr: float = 1e-3, weight_decay: float = 0.0, patience: int | None = 3,
-                     seed: int = 0, device=None, progress: bool = True):
+                     highway_lr: float | None = None, seed: int = 0, device=None, progress: bool = True):
     """Train with MSE through ``applied_mlx.training.fit``, early stopping on validation MSE.
 
     A one-cycle learning-rate schedule (warm up, then anneal) is stepped per batch.
-    Returns the ``FitResult``; the best epoch's weights are left in ``model``.
+    highway_lr: the peak learning rate of a model's linear highway (default ``lr``; 0 freezes it).
+    The model's validation MSE before training counts as "epoch 0": ``fit`` keeps its best epoch,
+    and if no epoch beats the untrained model (a highway model starts as the linear baseline),
+    the untrained weights are put back (``result.best_epoch`` is then 0).
+    Returns the ``FitResult``; the best weights are left in ``model``.
     """
-    from .training import fit
+    from .training import evaluate, fit
 
     torch.manual_seed(seed)
     train_loader = window_loader(train, batch_size, shuffle=True, seed=seed)
     val_loader = window_loader(val, 4 * batch_size)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=num_epochs,
+    highway = list(model.highway.parameters()) if getattr(model, "highway", None) is not None else []
+    highway_lr = lr if highway_lr is None else highway_lr
+    for p in highway:
+        p.requires_grad_(highway_lr > 0)
+    others = [p for p in model.parameters() if all(p is not q for q in highway)]
+    groups = [{"params": others, "lr": lr}] + ([{"params": highway, "lr": highway_lr}] if highway and highway_lr > 0 else [])
+    optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[g["lr"] for g in groups], epochs=num_epochs,
                                                     steps_per_epoch=len(train_loader), pct_start=0.2)
-    return fit(model, train_loader, val_loader, loss_fn=nn.MSELoss(), optimizer=optimizer, num_epochs=num_epochs,
-               scheduler=scheduler, scheduler_interval="batch", patience=patience, grad_clip=1.0,
-               seed=seed, device=device, progress=progress)
+    initial_mse = evaluate(model, val_loader, nn.MSELoss(), device=device)["loss"]
+    initial = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    result = fit(model, train_loader, val_loader, loss_fn=nn.MSELoss(), optimizer=optimizer, num_epochs=num_epochs,
+                 scheduler=scheduler, scheduler_interval="batch", patience=patience, grad_clip=1.0,
+                 seed=seed, device=device, progress=progress)
+    result.initial_score = initial_mse
+    if result.best_score is not None and result.best_score >= initial_mse:
+        model.load_state_dict(initial)
+        result.best_epoch, result.best_score = 0, initial_mse
+    return result
 
 
 def predict_windows(model: nn.Module, dataset: SlidingWindows, batch_size: int = 256, device=None) -> np.ndarray:

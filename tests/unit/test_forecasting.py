@@ -119,6 +119,53 @@ def test_training_lowers_the_loss_on_a_daily_cycle():
     assert result.best_score == pytest.approx(after, rel=1e-4)
 
 
+def _daily(n=600, lookback=48, horizon=24):
+    frame = fc.synthetic_series(n, columns=("a", "b"), seed=1)
+    scaler = fc.StandardScaler.fit(frame.values[:int(n * 0.6)])
+    return fc.make_datasets(scaler.transform(frame.values), fc.protocol_splits(n, lookback), lookback, horizon)
+
+
+def test_untrained_highway_model_is_the_linear_baseline():
+    ds = _daily()
+    linear, _ = fc.fit_linear_baseline(ds["train"], ds["val"])
+    torch.manual_seed(0)
+    model = fc.LSTMForecaster(48, 24, 2, patch_len=12, hidden_size=8, highway=True).init_highway_from(linear)
+    with torch.no_grad():  # a trained RevIN affine map changes nothing: the highway is invariant to it
+        model.revin.weight.fill_(1.7), model.revin.bias.fill_(-0.3)
+    x = ds["test"].arrays()[0]
+    assert np.allclose(fc.predict_windows(model, ds["test"]), linear.predict(x), atol=1e-5)
+    with pytest.raises(ValueError, match="highway=False"):
+        fc.LSTMForecaster(48, 24, 2, patch_len=12, hidden_size=8).init_highway_from(linear)
+    with pytest.raises(ValueError, match="horizon 12"):
+        fc.LSTMForecaster(48, 12, 2, patch_len=12, hidden_size=8, highway=True).init_highway_from(linear)
+
+
+def test_frozen_highway_and_epoch_zero_kept_when_training_does_not_help():
+    ds = _daily()
+    linear, _ = fc.fit_linear_baseline(ds["train"], ds["val"])
+    torch.manual_seed(0)
+    model = fc.LSTMForecaster(48, 24, 2, patch_len=12, hidden_size=8, highway=True).init_highway_from(linear)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    # an absurd learning rate: every epoch is worse than the untrained model (= the linear baseline)
+    result = fc.train_forecaster(model, ds["train"], ds["val"], num_epochs=2, lr=5.0, highway_lr=0.0,
+                                 batch_size=32, patience=None, progress=False)
+    assert result.best_epoch == 0 and result.best_score == pytest.approx(result.initial_score)
+    assert result.history["val_loss"].min() > result.initial_score
+    assert all(torch.equal(v, start[k]) for k, v in model.state_dict().items())  # the untrained weights are back
+    assert np.allclose(fc.predict_windows(model, ds["test"]), linear.predict(ds["test"].arrays()[0]), atol=1e-5)
+
+
+def test_highway_training_with_a_frozen_highway_leaves_it_unchanged():
+    ds = _daily()
+    linear, _ = fc.fit_linear_baseline(ds["train"], ds["val"])
+    torch.manual_seed(0)
+    model = fc.LSTMForecaster(48, 24, 2, patch_len=12, hidden_size=8, highway=True).init_highway_from(linear)
+    weight = model.highway.weight.detach().clone()
+    fc.train_forecaster(model, ds["train"], ds["val"], num_epochs=1, lr=1e-3, highway_lr=0.0, batch_size=32,
+                        progress=False)
+    assert torch.equal(model.highway.weight, weight)
+
+
 @pytest.fixture
 def saved(tmp_path):
     frame = fc.synthetic_series(400, columns=("a", "b"), seed=2)
@@ -175,6 +222,28 @@ def test_forecaster_rejects_bad_input(saved):
         forecaster.forecast(good.values[:, :1], 24)
     with pytest.raises(ValueError, match="numeric array"):
         forecaster.forecast([["x", "y"]] * 60, 24)
+
+
+def test_highway_forecaster_round_trips(tmp_path):
+    frame = fc.synthetic_series(400, columns=("a", "b"), seed=2)
+    scaler = fc.StandardScaler.fit(frame.values[:240])
+    args = dict(lookback=48, num_channels=2, patch_len=12, hidden_size=8, highway=True)
+    torch.manual_seed(0)
+    model = fc.LSTMForecaster(horizon=24, **args)
+    with torch.no_grad():  # non-zero everywhere, so that a lost highway or head would show
+        for p in model.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    directory = fc.save_forecaster(tmp_path / "hw", {24: model}, scaler=scaler, columns=["a", "b"], lookback=48,
+                                   model_args=args)
+    from applied_mlx.artifacts import load_artifact
+
+    assert load_artifact(directory, component=fc.COMPONENT).config["model_args"]["highway"] is True
+    forecaster = fc.Forecaster.load(directory)
+    assert forecaster.models[24].highway is not None
+    history = frame.iloc[:100]
+    with torch.no_grad():
+        direct = model.eval()(torch.as_tensor(scaler.transform(history.values[-48:]))[None])[0]
+    assert np.allclose(forecaster.forecast(history, 24).values, scaler.inverse_transform(direct.numpy()), atol=1e-5)
 
 
 def test_loading_checks_the_artifact(saved, tmp_path):
