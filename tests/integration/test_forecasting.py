@@ -51,3 +51,30 @@ def test_quick_lstm_reaches_the_target_at_h96(prepared):
     assert np.isfinite(err["mse"])
     assert err["mse"] <= 0.40  # the issue's 'done' bar; PatchTST/64 0.370, DLinear 0.375
     assert err["mae"] <= 0.42  # PatchTST/64 0.400, DLinear 0.399
+
+
+def test_quick_lstm_on_a_linear_highway_at_h96(prepared):
+    """The LSTM as a residual on the least-squares line, the highway frozen (benchmarks/day4_highway.py).
+
+    At H=96 it is below the linear baseline on validation (which chose it) and on test: 0.3667 vs
+    0.3696 measured. At 192/336/720 no epoch beats the untrained model on validation, so training
+    gives back the linear baseline itself: no claim there.
+    """
+    cfg, frame, ds = prepared
+    linear, _ = fc.fit_linear_baseline(ds["train"], ds["val"])
+    torch.manual_seed(0)
+    model = fc.LSTMForecaster(horizon=HORIZON, **{**fc.model_args(cfg, frame.shape[1]), "highway": True})
+    model.init_highway_from(linear)
+    result = fc.train_forecaster(model, ds["train"], ds["val"], batch_size=cfg["batch_size"],
+                                 num_epochs=cfg["num_epochs"], lr=cfg["lr"], patience=cfg["patience"], highway_lr=0.0,
+                                 seed=0, progress=False)
+    (xv, yv), (xt, yt) = ds["val"].arrays(), ds["test"].arrays()
+    val = fc.forecast_errors(yv, fc.predict_windows(model, ds["val"]))["mse"]
+    err = fc.forecast_errors(yt, fc.predict_windows(model, ds["test"]))
+    linear_val = fc.forecast_errors(yv, linear.predict(xv))["mse"]
+    linear_test = fc.forecast_errors(yt, linear.predict(xt))["mse"]
+    print(f"highway LSTM H={HORIZON}: val {val:.4f} (linear {linear_val:.4f}), test MSE {err['mse']:.4f} "
+          f"(linear {linear_test:.4f}), MAE {err['mae']:.4f}; best epoch {result.best_epoch}")
+    assert val <= linear_val + 1e-6  # never worse on validation: the untrained model is the baseline
+    assert err["mse"] <= 0.370  # the issue's goal (PatchTST/64 0.370); the linear baseline scores 0.3696
+    assert err["mse"] < linear_test
