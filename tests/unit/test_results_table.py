@@ -22,9 +22,18 @@ def test_rows_come_from_metrics_and_missing_days_say_so(tmp_path):
     (day4 / "metrics.json").write_text(json.dumps({"profile": "smoke", "results": results}))
     table = rt.table(tmp_path)
     row4 = next(line for line in table.splitlines() if line.startswith("| 4 |"))
-    assert "LSTM 0.400 / 0.410" in row4 and "the LSTM beats it at 1 of 2 horizons" in row4
+    assert "LSTM 0.400 / 0.410" in row4 and "the LSTM beats it at H=96 only" in row4
     assert row4.endswith("| smoke, RevIN + channel-independent segment LSTM (hidden 64), CPU |")
     assert "| 1 | nDCG@10" in table and "not run yet" in table.splitlines()[2]
+
+
+def test_day4_row_names_the_highway_model_when_there_is_one():
+    results = {"LSTM": {"96": {"mse": 0.43}, "192": {"mse": 0.44}},
+               "linear (least squares)": {"96": {"mse": 0.42}, "192": {"mse": 0.40}},
+               rt.HIGHWAY: {"96": {"mse": 0.41}, "192": {"mse": 0.40}}}
+    row = rt.day4({"results": results}, {})
+    assert "(the LSTM does not beat it)" in row
+    assert f"{rt.HIGHWAY} 0.410 / 0.400 (it beats it at H=96 only)" in row
 
 
 def test_only_the_marked_block_is_replaced():
