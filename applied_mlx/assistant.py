@@ -5,8 +5,14 @@ The pieces, each usable alone:
 
 - ``load_clinc150`` / ``load_squad``: the public benchmarks (CLINC150 intents + out-of-scope,
   SQuAD v1.1 dev) as plain lists.
-- ``encode_texts`` / ``intent_loader``: tokenised tensors for ``training.fit``.
+- ``encode_texts`` / ``intent_loader``: tokenised tensors for ``training.fit``, each batch cut to its
+  longest row (``trim_padding``).
+- ``MeanPoolingClassifier`` / ``new_intent_classifier`` / ``train_intent_classifier``: a sequence
+  classifier on the mean of the encoder's token vectors (any encoder: BERT, DistilBERT, MiniLM),
+  created from a seed and fine-tuned with a faster-learning head and a warm-up + linear schedule;
+  ``load_intent_model`` loads either kind back.
 - ``apply_threshold`` / ``choose_threshold``: "I'm not sure" below a max-softmax confidence.
+- ``new_qa_model`` / ``train_qa_model``: the span head, created from a seed, and its fine-tuning.
 - ``qa_features`` / ``best_span`` / ``extract_answer``: long contexts split into overlapping
   windows (a stride), the answer span found from start/end logits and mapped back to characters
   through the tokenizer's offsets.
@@ -29,6 +35,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
+from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
+from transformers.modeling_outputs import SequenceClassifierOutput
 
 COMPONENT = "assistant"
 INTENT_MODEL = "distilbert-base-uncased"  # the default for users (downloaded from the hub)
@@ -163,18 +172,23 @@ def split_by_title(rows: list[dict], train_titles: int) -> tuple[list[dict], lis
 PROFILE_SETTINGS = {
     # smoke: the skill examples stand in for the benchmark, tiny random models, one pass
     "smoke": dict(intent_model=None, qa_model=None, train_per_intent=None, val_per_intent=None,
-                  max_length=32, intent_epochs=1, intent_lr=1e-3, batch_size=16,
+                  max_length=32, intent_pooling="mean", intent_epochs=1, intent_lr=1e-3, intent_head_lr=1e-3,
+                  warmup=0.1, batch_size=16,
                   qa_train_questions=40, qa_eval_questions=20, qa_max_length=64, qa_stride=16,
                   qa_epochs=1, qa_lr=1e-3, skill_epochs=1, skill_lr=1e-3),
-    # quick: real CLINC150 / SQuAD, the offline stand-in encoder, small subsets sized for a 2-core CPU
-    "quick": dict(intent_model=STAND_IN_MODEL, qa_model=STAND_IN_MODEL, train_per_intent=15, val_per_intent=5,
-                  max_length=32, intent_epochs=3, intent_lr=1.5e-4, batch_size=32,
-                  qa_train_questions=1000, qa_eval_questions=300, qa_max_length=192, qa_stride=64,
-                  qa_epochs=1, qa_lr=1e-4, skill_epochs=8, skill_lr=1e-4),
-    # full: the reference protocol (GPU): DistilBERT on all of CLINC150, the SQuAD-distilled
-    # DistilBERT evaluated as is on the whole dev set (qa_train_questions=0: no fine-tuning)
+    # quick: real CLINC150 / SQuAD, the offline stand-in encoder, small subsets sized for a 2-core CPU.
+    # Mean pooling and a head learning 30x faster than the encoder under a warm-up + linear schedule:
+    # measured against the [CLS] head at one learning rate (see the day's README).
+    "quick": dict(intent_model=STAND_IN_MODEL, qa_model=STAND_IN_MODEL, train_per_intent=30, val_per_intent=5,
+                  max_length=32, intent_pooling="mean", intent_epochs=3, intent_lr=1e-4, intent_head_lr=3e-3,
+                  warmup=0.1, batch_size=32,
+                  qa_train_questions=4000, qa_eval_questions=300, qa_max_length=192, qa_stride=64,
+                  qa_epochs=1, qa_lr=2e-4, skill_epochs=8, skill_lr=1e-4),
+    # full: the reference protocol (GPU): DistilBERT on all of CLINC150 with its usual [CLS] head, the
+    # SQuAD-distilled DistilBERT evaluated as is on the whole dev set (qa_train_questions=0: no fine-tuning)
     "full": dict(intent_model=INTENT_MODEL, qa_model=QA_MODEL, train_per_intent=None, val_per_intent=None,
-                 max_length=64, intent_epochs=3, intent_lr=5e-5, batch_size=32,
+                 max_length=64, intent_pooling="cls", intent_epochs=3, intent_lr=5e-5, intent_head_lr=None,
+                 warmup=None, batch_size=32,
                  qa_train_questions=0, qa_eval_questions=None, qa_max_length=384, qa_stride=128,
                  qa_epochs=0, qa_lr=3e-5, skill_epochs=10, skill_lr=5e-5),
 }
@@ -267,14 +281,155 @@ def encode_texts(tokenizer, texts, max_length: int) -> dict[str, torch.Tensor]:
     return {k: v for k, v in enc.items() if k in tokenizer.model_input_names}
 
 
-def intent_loader(tokenizer, pairs, label_to_id: dict, max_length: int, batch_size: int,
-                  shuffle: bool = False, seed: int | None = None):
-    """A ``tensor_loader`` of dict batches (model inputs + ``labels``) from (text, label) pairs."""
-    from .training import tensor_loader
+_SEQUENCE_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 
+
+def trim_batch(batch: dict) -> dict:
+    """Cut the token columns of a right-padded batch to its longest row (by ``attention_mask``): the
+    padding every row shares changes no output (it is masked) but costs as much compute as a token."""
+    n = max(int(batch["attention_mask"].sum(1).max()), 1)
+    return {k: v[:, :n] if k in _SEQUENCE_KEYS else v for k, v in batch.items()}
+
+
+class TrimmedLoader:
+    """``loader``'s dict batches through ``trim_batch``; its length is the loader's."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        return (trim_batch(b) for b in self.loader)
+
+
+def trim_padding(tensors: dict, batch_size: int, shuffle: bool = False, seed: int | None = None) -> TrimmedLoader:
+    """Batches of ``tensors`` (token columns + targets), each cut to its longest row. In order without
+    ``shuffle``; with it, the sentiment day's ``LengthBucketSampler``: random batches of similar
+    lengths (little padding left to compute), a new order every epoch, repeatable from ``seed``."""
+    from .sentiment import LengthBucketSampler
+    from .training import TensorBatches, tensor_loader
+
+    if not shuffle:
+        return TrimmedLoader(tensor_loader(tensors, batch_size=batch_size))
+    lengths = tensors["attention_mask"].sum(1).numpy()
+    sampler = LengthBucketSampler(lengths, batch_size, seed=0 if seed is None else seed)
+    return TrimmedLoader(torch.utils.data.DataLoader(TensorBatches(tensors), batch_size=None, sampler=sampler))
+
+
+def intent_loader(tokenizer, pairs, label_to_id: dict, max_length: int, batch_size: int,
+                  shuffle: bool = False, seed: int | None = None) -> TrimmedLoader:
+    """Dict batches (model inputs + ``labels``) from (text, label) pairs, each cut to its longest text."""
     tensors = encode_texts(tokenizer, [t for t, _ in pairs], max_length)
     tensors["labels"] = torch.tensor([label_to_id[y] for _, y in pairs])
-    return tensor_loader(tensors, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    return trim_padding(tensors, batch_size, shuffle=shuffle, seed=seed)
+
+
+def _dropout_of(config) -> float:
+    for name in ("classifier_dropout", "seq_classif_dropout", "hidden_dropout_prob", "dropout"):
+        value = getattr(config, name, None)
+        if value is not None:
+            return float(value)
+    return 0.1
+
+
+class MeanPoolingClassifier(PreTrainedModel):
+    """A sequence classifier: the encoder's token vectors averaged over the real tokens (the attention
+    mask), dropout, one linear layer. Works on any ``AutoModel`` encoder (BERT, DistilBERT, MiniLM);
+    the config is the encoder's own (``num_labels``, ``id2label``), so ``save_pretrained`` and
+    ``from_pretrained`` (through ``load_intent_model``) round-trip it.
+
+    Why not the usual [CLS] head: a sentence encoder such as all-MiniLM-L6-v2 was trained so that its
+    *mean* token vector is a sentence embedding, while its [CLS] vector and pooler were not; a linear
+    layer on an embedding that already places paraphrases together learns 150 intents in a few hundred
+    steps.
+    """
+
+    config_class = PretrainedConfig
+    base_model_prefix = "backbone"
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.backbone = AutoModel.from_config(config)
+        self.dropout = nn.Dropout(_dropout_of(config))
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def _init_weights(self, module):
+        if module is self.classifier:
+            nn.init.normal_(module.weight, std=getattr(self.config, "initializer_range", 0.02))
+            nn.init.zeros_(module.bias)
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, **kwargs):
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        extra = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        logits = self.classifier(self.dropout(pooled))
+        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+def new_intent_classifier(source, labels, pooling: str = "mean", seed: int = 0):
+    """A classifier for ``labels`` on the pretrained encoder at ``source`` with a fresh head drawn from
+    ``seed`` (the same head in every process, whatever ran before). pooling: ``"mean"``
+    (``MeanPoolingClassifier``) or ``"cls"`` (``AutoModelForSequenceClassification``, the [CLS] head)."""
+    from transformers import AutoModelForSequenceClassification
+
+    labels = list(labels)
+    maps = dict(num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={y: i for i, y in enumerate(labels)})
+    torch.manual_seed(seed)
+    if pooling == "cls":
+        return AutoModelForSequenceClassification.from_pretrained(source, ignore_mismatched_sizes=True, **maps)
+    if pooling != "mean":
+        raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
+    model = MeanPoolingClassifier(AutoConfig.from_pretrained(source, **maps))
+    model.backbone.load_state_dict(AutoModel.from_pretrained(source).state_dict())
+    return model
+
+
+def load_intent_model(path):
+    """A saved intent classifier, either kind (``MeanPoolingClassifier`` or a transformers one)."""
+    from transformers import AutoModelForSequenceClassification
+
+    config = AutoConfig.from_pretrained(path)
+    if MeanPoolingClassifier.__name__ in (config.architectures or []):
+        return MeanPoolingClassifier.from_pretrained(path, config=config)
+    return AutoModelForSequenceClassification.from_pretrained(path)
+
+
+def _optimizer(model, lr: float, head_lr: float | None, steps: int, warmup: float | None):
+    """AdamW with the head (the parameters outside the base encoder) at ``head_lr``, and a warm-up +
+    linear decay over ``steps`` batches (None: a constant rate)."""
+    from .sentiment import linear_warmup_scheduler
+
+    prefix = model.base_model_prefix + "."
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    groups = [{"params": [p for n, p in named if n.startswith(prefix)], "lr": lr},
+              {"params": [p for n, p in named if not n.startswith(prefix)], "lr": head_lr or lr}]
+    optimizer = torch.optim.AdamW([g for g in groups if g["params"]])
+    return optimizer, (None if warmup is None else linear_warmup_scheduler(optimizer, steps, warmup))
+
+
+def train_intent_classifier(model, tokenizer, train_pairs, val_pairs, *, max_length: int, batch_size: int,
+                            epochs: int, lr: float, head_lr: float | None = None, warmup: float | None = 0.1,
+                            monitor: str | None = None, device=None, seed: int = 0, progress: bool = True):
+    """Fine-tune ``model`` on (text, label) pairs with ``training.fit``: shuffled batches from ``seed``,
+    the head at ``head_lr``, the schedule of ``_optimizer``, validation loss and accuracy each epoch
+    and the best epoch's weights kept. Returns the ``FitResult``."""
+    from .metrics import accuracy_from_logits
+    from .training import fit
+
+    to_id = model.config.label2id
+    train = intent_loader(tokenizer, train_pairs, to_id, max_length, batch_size, shuffle=True, seed=seed)
+    val = intent_loader(tokenizer, val_pairs, to_id, max_length, 128)
+    optimizer, scheduler = _optimizer(model, lr, head_lr, len(train) * epochs, warmup)
+    return fit(model, train, val, optimizer=optimizer, num_epochs=epochs, scheduler=scheduler,
+               scheduler_interval="batch", metrics={"accuracy": accuracy_from_logits}, monitor=monitor,
+               device=device, seed=seed, progress=progress)
 
 
 def apply_threshold(probs, threshold: float, oos_index: int) -> np.ndarray:
@@ -350,6 +505,29 @@ def qa_train_tensors(tokenizer, rows, max_length: int = 384, stride: int = 128) 
     return tensors
 
 
+def new_qa_model(source, seed: int = 0):
+    """``AutoModelForQuestionAnswering`` on ``source``, its span head (when new) drawn from ``seed``."""
+    from transformers import AutoModelForQuestionAnswering
+
+    torch.manual_seed(seed)
+    return AutoModelForQuestionAnswering.from_pretrained(source)
+
+
+def train_qa_model(model, tokenizer, rows, *, max_length: int, stride: int, epochs: int, lr: float,
+                   warmup: float | None = 0.1, batch_size: int = 16, device=None, seed: int = 0,
+                   progress: bool = True):
+    """Fine-tune a QA model on SQuAD-style rows (``qa_train_tensors``; batches cut to their longest
+    window) with ``training.fit`` and a warm-up + linear schedule. Returns (FitResult, windows)."""
+    from .training import fit
+
+    tensors = qa_train_tensors(tokenizer, rows, max_length, stride)
+    loader = trim_padding(tensors, batch_size, shuffle=True, seed=seed)
+    optimizer, scheduler = _optimizer(model, lr, None, len(loader) * epochs, warmup)
+    result = fit(model, loader, optimizer=optimizer, num_epochs=epochs, scheduler=scheduler,
+                 scheduler_interval="batch", device=device, seed=seed, progress=progress)
+    return result, len(tensors["input_ids"])
+
+
 def best_span(start_logits, end_logits, offsets, max_answer_tokens: int = 30) -> tuple[int, int, float]:
     """The (start, end) token pair with the highest start + end logit among context tokens (offsets
     not None), with start <= end < start + max_answer_tokens; and its probability, the product of the
@@ -383,10 +561,11 @@ def extract_answers(model, tokenizer, questions, contexts, max_length: int = 384
     n = inputs["input_ids"].shape[0]
     best = [{"text": "", "start": -1, "end": -1, "score": 0.0} for _ in questions]
     for lo in range(0, n, batch_size):
-        out = model(**{k: v[lo:lo + batch_size].to(device) for k, v in inputs.items()})
+        batch = trim_batch({k: v[lo:lo + batch_size] for k, v in inputs.items()})
+        out = model(**{k: v.to(device) for k, v in batch.items()})
         for b in range(out.start_logits.shape[0]):
             w = lo + b
-            offsets = enc["offset_mapping"][w]
+            offsets = enc["offset_mapping"][w][:out.start_logits.shape[1]]
             s, e, p = best_span(out.start_logits[b].float().cpu().numpy(), out.end_logits[b].float().cpu().numpy(),
                                 offsets, max_answer_tokens)
             q = enc["overflow_to_sample_mapping"][w]
@@ -585,7 +764,7 @@ class Assistant:
     @classmethod
     def load(cls, directory, device=None) -> "Assistant":
         """Load a saved assistant (safetensors weights, JSON state; nothing unpickled)."""
-        from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
         from .artifacts import ArtifactError, load_artifact
 
@@ -594,7 +773,7 @@ class Assistant:
         if not qa_dir.is_dir():
             raise ArtifactError(f"{art.path} has no {QA_DIR}/ folder (the QA model)")
         c = art.config
-        return cls(AutoModelForSequenceClassification.from_pretrained(art.pretrained_dir),
+        return cls(load_intent_model(art.pretrained_dir),
                    AutoTokenizer.from_pretrained(art.pretrained_dir),
                    AutoModelForQuestionAnswering.from_pretrained(qa_dir), AutoTokenizer.from_pretrained(qa_dir),
                    json.loads(art.file(KB_FILE).read_text(encoding="utf-8")),
@@ -621,7 +800,7 @@ def chat_demo(assistant: Assistant):
         except ValueError as e:
             return f"Sorry: {e}"
 
-    return gr.ChatInterface(respond, title="applied-mlx assistant",
+    return gr.ChatInterface(respond, title="applied-mlx assistant", api_name="chat",
                             description="Intent classification with out-of-scope rejection, and extractive "
                                         "QA over a small knowledge base.",
                             examples=["hello", "what data does day four use", "recommend me a movie",

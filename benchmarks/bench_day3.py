@@ -24,16 +24,15 @@ def median_ms(fn, repeats: int = 7) -> float:
 
 
 def stand_in_assistant() -> A.Assistant:
-    from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from applied_mlx.data import resolve_model
 
     source = resolve_model(A.STAND_IN_MODEL)
     tok = AutoTokenizer.from_pretrained(source)
-    intent = AutoModelForSequenceClassification.from_pretrained(
-        source, num_labels=len(A.SKILLS), id2label=dict(enumerate(A.SKILLS)))
-    qa = AutoModelForQuestionAnswering.from_pretrained(source)
-    return A.Assistant(intent, tok, qa, tok, A.KNOWLEDGE_BASE, qa_max_length=384, stride=128, device="cpu")
+    intent = A.new_intent_classifier(source, A.SKILLS, pooling=A.settings("quick")["intent_pooling"])
+    return A.Assistant(intent, tok, A.new_qa_model(source), tok, A.KNOWLEDGE_BASE, qa_max_length=384, stride=128,
+                       device="cpu")
 
 
 def main() -> None:

@@ -1,9 +1,11 @@
 """Day 3 on the real data (quick profile): CLINC150 intents with out-of-scope rejection and SQuAD v1.1
 extractive QA, with the offline stand-in encoder (all-MiniLM-L6-v2) resolved from the mirror.
 
-The quick profile is far from the reference protocol (15 sentences per intent, ~1000 SQuAD questions
-for fine-tuning, a 22.7M-parameter stand-in), so the floors below are what that protocol must reach,
-not the published 96-97% / 79.6-87.0; the gap is stated in the notebook and the day's README.
+The quick profile is far from the reference protocol (30 sentences per intent, 4,000 SQuAD dev questions
+for fine-tuning, a 22.7M-parameter stand-in), so the floors below are what that protocol must reach, not
+the published 96-97% / 79.6-87.0; the gap is stated in the notebook and the day's README. It trains exactly
+as the notebook does, through the package's ``new_intent_classifier``/``train_intent_classifier`` and
+``new_qa_model``/``train_qa_model``, so the two report the same numbers.
 """
 
 import os
@@ -14,8 +16,7 @@ import torch
 
 from applied_mlx import assistant as A
 from applied_mlx.data import MIRROR_VAR, fetch, resolve_model
-from applied_mlx.metrics import accuracy_from_logits
-from applied_mlx.training import fit, predict, tensor_loader
+from applied_mlx.training import predict
 
 pytestmark = pytest.mark.integration
 SEED = 0
@@ -48,7 +49,7 @@ def test_data_sets_have_their_published_sizes(cfg):
 
 
 def test_quick_intent_classifier_rejects_out_of_scope(cfg):
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     splits = A.load_clinc150(fetch("clinc150"))
     ins = [p for p in splits["train"] if p[1] != A.OOS]
@@ -58,11 +59,10 @@ def test_quick_intent_classifier_rejects_out_of_scope(cfg):
     labels = sorted({y for _, y in splits["train"]})
     to_id = {y: i for i, y in enumerate(labels)}
     tok = AutoTokenizer.from_pretrained(cfg["source"])
-    model = AutoModelForSequenceClassification.from_pretrained(
-        cfg["source"], num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=to_id)
-    fit(model, A.intent_loader(tok, train, to_id, cfg["max_length"], cfg["batch_size"], shuffle=True, seed=SEED),
-        A.intent_loader(tok, val, to_id, cfg["max_length"], 128), lr=cfg["intent_lr"], num_epochs=cfg["intent_epochs"],
-        metrics={"accuracy": accuracy_from_logits}, device="cpu", seed=SEED, progress=False)
+    model = A.new_intent_classifier(cfg["source"], labels, pooling=cfg["intent_pooling"], seed=SEED)
+    A.train_intent_classifier(model, tok, train, val, max_length=cfg["max_length"], batch_size=cfg["batch_size"],
+                              epochs=cfg["intent_epochs"], lr=cfg["intent_lr"], head_lr=cfg["intent_head_lr"],
+                              warmup=cfg["warmup"], device="cpu", seed=SEED, progress=False)
     probs = lambda pairs: torch.softmax(predict(model, A.intent_loader(tok, pairs, to_id, cfg["max_length"], 128),
                                                 device="cpu"), -1).numpy()
     oos = to_id[A.OOS]
@@ -83,7 +83,7 @@ def test_quick_intent_classifier_rejects_out_of_scope(cfg):
 
 
 def test_quick_qa_model_extracts_answers(cfg):
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+    from transformers import AutoTokenizer
 
     rows = A.load_squad(fetch("squad-v1.1-dev"))
     train_all, eval_all = A.split_by_title(rows, 24)
@@ -91,13 +91,12 @@ def test_quick_qa_model_extracts_answers(cfg):
     take = lambda r, n: [r[i] for i in sorted(rng.permutation(len(r))[:n])]
     train, held_out = take(train_all, cfg["qa_train_questions"]), take(eval_all, cfg["qa_eval_questions"])
     tok = AutoTokenizer.from_pretrained(resolve_model(cfg["qa_model"]))
-    model = AutoModelForQuestionAnswering.from_pretrained(resolve_model(cfg["qa_model"]))
+    model = A.new_qa_model(resolve_model(cfg["qa_model"]), seed=SEED)
     untrained = A.squad_em_f1([p["text"] for p in A.extract_answers(
         model, tok, [r["question"] for r in held_out], [r["context"] for r in held_out], cfg["qa_max_length"],
         cfg["qa_stride"])], [r["answers"] for r in held_out])
-    tensors = A.qa_train_tensors(tok, train, cfg["qa_max_length"], cfg["qa_stride"])
-    fit(model, tensor_loader(tensors, batch_size=16, shuffle=True, seed=SEED), lr=cfg["qa_lr"],
-        num_epochs=cfg["qa_epochs"], device="cpu", seed=SEED, progress=False)
+    A.train_qa_model(model, tok, train, max_length=cfg["qa_max_length"], stride=cfg["qa_stride"], epochs=cfg["qa_epochs"],
+                     lr=cfg["qa_lr"], warmup=cfg["warmup"], device="cpu", seed=SEED, progress=False)
     preds = A.extract_answers(model, tok, [r["question"] for r in held_out], [r["context"] for r in held_out],
                               cfg["qa_max_length"], cfg["qa_stride"])
     scores = A.squad_em_f1([p["text"] for p in preds], [r["answers"] for r in held_out])

@@ -9,10 +9,15 @@ from applied_mlx import assistant as A
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def tiny_paths(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny")
     texts = [t for ex in A.SKILL_EXAMPLES.values() for t in ex] + [p["text"] for p in A.KNOWLEDGE_BASE]
-    paths = A.build_tiny_models(folder, texts, num_labels=len(A.SKILLS))
+    return A.build_tiny_models(folder, texts, num_labels=len(A.SKILLS))
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_paths):
+    paths = tiny_paths
     from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification, AutoTokenizer
 
     intent = AutoModelForSequenceClassification.from_pretrained(
@@ -192,3 +197,102 @@ def test_chat_demo_builds_a_chat_interface(tiny):
     demo = A.chat_demo(tiny)
     assert isinstance(demo, gr.ChatInterface)
     assert "intent:" in A.format_reply(tiny.reply("hello"))
+
+
+def test_chat_demo_answers_through_the_gradio_api(tiny):
+    # launched for real on the loopback interface and called like any client would
+    pytest.importorskip("gradio")
+    client_mod = pytest.importorskip("gradio_client")
+    demo = A.chat_demo(tiny)
+    demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    try:
+        client = client_mod.Client(demo.local_url, verbose=False)
+        text = client.predict("recommend me a movie", api_name="/chat")
+        r = tiny.reply("recommend me a movie")
+        assert text == A.format_reply(r)
+        assert f"intent: {r.intent} ({r.confidence:.0%})" in text
+        assert client.predict("   ", api_name="/chat").startswith("Sorry:")
+    finally:
+        demo.close()
+
+
+def test_trim_batch_cuts_shared_padding_only():
+    batch = {"input_ids": torch.tensor([[5, 6, 0, 0], [5, 0, 0, 0]]),
+             "attention_mask": torch.tensor([[1, 1, 0, 0], [1, 0, 0, 0]]), "labels": torch.tensor([1, 2])}
+    out = A.trim_batch(batch)
+    assert out["input_ids"].tolist() == [[5, 6], [5, 0]] and out["labels"].tolist() == [1, 2]
+
+
+def _tiny_distilbert(num_labels=3):
+    from transformers import DistilBertConfig
+
+    return DistilBertConfig(vocab_size=50, dim=16, n_layers=1, n_heads=2, hidden_dim=32, num_labels=num_labels,
+                            id2label={0: "a", 1: "b", 2: "c"}, label2id={"a": 0, "b": 1, "c": 2})
+
+
+def test_mean_pooling_classifier_ignores_padding_and_round_trips(tiny_paths, tmp_path):
+    # a DistilBERT encoder (no token_type_ids, its own dropout name) and the tiny BERT, from_pretrained
+    torch.manual_seed(0)
+    models = [A.MeanPoolingClassifier(_tiny_distilbert()).eval(),
+              A.new_intent_classifier(tiny_paths["intent"], ["a", "b", "c"], pooling="mean").eval()]
+    for i, model in enumerate(models):
+        ids = torch.tensor([[2, 7, 9, 3, 0, 0], [2, 8, 3, 0, 0, 0]])
+        mask = (ids != 0).long()
+        both = model(input_ids=ids, attention_mask=mask).logits
+        alone = model(input_ids=ids[1:, :3], attention_mask=mask[1:, :3]).logits
+        assert torch.allclose(both[1], alone[0], atol=1e-5)  # the padding changes nothing
+        model.save_pretrained(tmp_path / f"m{i}")
+        back = A.load_intent_model(tmp_path / f"m{i}").eval()
+        assert type(back) is A.MeanPoolingClassifier and back.config.id2label[2] == "c"
+        assert torch.equal(back(input_ids=ids, attention_mask=mask).logits, both)
+
+
+def test_the_fresh_head_comes_from_the_seed_not_from_what_ran_before(tiny_paths):
+    heads = []
+    for draws in (1, 1000):
+        torch.rand(draws)  # whatever consumed the global generator before
+        for pooling in ("mean", "cls"):
+            heads.append(A.new_intent_classifier(tiny_paths["intent"], ["a", "b"], pooling, seed=3).classifier.weight)
+    assert torch.equal(heads[0], heads[2]) and torch.equal(heads[1], heads[3])
+    assert not torch.equal(A.new_intent_classifier(tiny_paths["intent"], ["a", "b"], seed=4).classifier.weight, heads[0])
+
+
+_RUN_TWICE = """
+import json, random, sys, tempfile
+import torch
+from applied_mlx import assistant as A
+random.random(); torch.rand(int(sys.argv[1]))  # each process consumes the generators differently
+d = tempfile.mkdtemp()
+paths = A.build_tiny_models(d, [t for ex in A.SKILL_EXAMPLES.values() for t in ex], len(A.SKILLS))
+from transformers import AutoTokenizer
+tok = AutoTokenizer.from_pretrained(paths["intent"])
+splits = A.smoke_intent_splits()
+model = A.new_intent_classifier(paths["intent"], A.SKILLS, seed=0)
+r = A.train_intent_classifier(model, tok, splits["train"], splits["val"], max_length=32, batch_size=8, epochs=2,
+                              lr=1e-3, head_lr=1e-2, device="cpu", seed=0, progress=False)
+qa = A.new_qa_model(paths["qa"], seed=0)
+A.train_qa_model(qa, tok, A.smoke_squad_rows()[:12], max_length=48, stride=16, epochs=1, lr=1e-3, device="cpu",
+                 seed=0, progress=False)
+a = A.Assistant(model, tok, qa, tok, A.KNOWLEDGE_BASE, intent_threshold=0.0, answer_threshold=0.0, device="cpu")
+print(json.dumps({"history": r.history.drop(columns="seconds").to_dict(),
+                  "probs": [c["probabilities"] for c in a.classify([t for t, _ in splits["test"]])],
+                  "answer": a.answer("what is day 1")}))
+"""
+
+
+def test_training_is_repeatable_across_processes(tmp_path):
+    # same seed, different hash seeds and different generator use before: the same numbers to the bit
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "run.py"
+    script.write_text(_RUN_TWICE)
+    outs = []
+    for hash_seed, draws in (("1", "3"), ("2", "500")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "OMP_NUM_THREADS": "1"}
+        done = subprocess.run([sys.executable, str(script), draws], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        outs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert outs[0] == outs[1]
