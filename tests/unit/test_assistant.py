@@ -296,3 +296,16 @@ def test_training_is_repeatable_across_processes(tmp_path):
         assert done.returncode == 0, done.stderr[-2000:]
         outs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     assert outs[0] == outs[1]
+
+
+def test_passage_scores_weigh_retrieval_against_the_readers_confidence():
+    # the reader is surer in the off-topic passage; the retriever's clear winner still answers
+    scores = A.passage_scores([0.48, 0.04, 0.03], [0.23, 0.09, 0.51])
+    assert int(np.argmax(scores)) == 0
+    # between passages the retriever rates alike, the reader decides
+    assert int(np.argmax(A.passage_scores([0.20, 0.19], [0.1, 0.8]))) == 1
+    # a passage sharing no term with the question is never picked over one that does
+    scores = A.passage_scores([0.1, 0.0], [0.0, 1.0])
+    assert scores[1] == -np.inf and int(np.argmax(scores)) == 0
+    # with no term shared anywhere the reader's scores still rank (answer() then says there is none)
+    assert int(np.argmax(A.passage_scores([0.0, 0.0], [0.2, 0.6]))) == 1
