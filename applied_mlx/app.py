@@ -70,7 +70,7 @@ SPECS = {s.key: s for s in (
                   (("skill accuracy", "skills.in_scope_accuracy"), ("CLINC150 in-scope acc.", "intent.in_scope_accuracy"),
                    ("QA F1", "qa.f1"))),
     ComponentSpec("forecaster", "Day4_TimeSeries", "time_series.ipynb", "forecasting", "Forecaster",
-                  "Day 4 forecaster", (("LSTM test MSE", "lstm_mse_h*"),)),
+                  "Day 4 forecaster", (("forecaster test MSE", "forecaster_mse_h*"), ("LSTM test MSE", "lstm_mse_h*"))),
     ComponentSpec("sentiment", "Day5_Sentiment", "sentiment.ipynb", "sentiment", "SentimentClassifier",
                   "Day 5 sentiment", (("dev accuracy", "dev.accuracy"), ("ECE (calibrated)", "calibration.ece_after"))),
 )}
@@ -633,7 +633,7 @@ def forecast_summary(view: ForecastView) -> str:
     """One markdown paragraph on a ``ForecastView``."""
     better = "beats" if view.mse < view.naive_mse else "does not beat"
     return (f"**{view.horizon} h ahead**, all 7 variables on the standardised scale: MSE {view.mse:.3f}, "
-            f"MAE {view.mae:.3f}; repeating the last value gives MSE {view.naive_mse:.3f}, so the LSTM "
+            f"MAE {view.mae:.3f}; repeating the last value gives MSE {view.naive_mse:.3f}, so the forecaster "
             f"{better} it on this window (one window: the test-set MSE in the Status tab is the fair number).")
 
 

@@ -23,6 +23,7 @@ least-squares ``LinearBaseline`` (``init_highway_from``), so the untrained model
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -343,14 +344,22 @@ class LSTMForecaster(nn.Module):
         ``W (x - x_last) + b + x_last``. The LSTM's head is then zero at the start, so the model
         begins as that linear map and the LSTM learns the *residual*. ``init_highway_from`` copies
         in a least-squares solution.
+    blend: a forecast combination instead: ``w * LSTM + (1 - w) * linear``, with the linear map
+        ``W (x - x_last) + b + x_last`` frozen and ``w`` a buffer (``blend_weight``) that travels in
+        the weights. ``blend_with_linear`` builds one from a trained plain model.
     """
 
     def __init__(self, lookback: int, horizon: int, num_channels: int, patch_len: int = 24,
                  hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.1, revin: bool = True,
-                 highway: bool = False):
+                 highway: bool = False, blend: bool = False):
         super().__init__()
         if lookback % patch_len:
             raise ValueError(f"lookback ({lookback}) must be a multiple of patch_len ({patch_len})")
+        if highway and blend:
+            raise ValueError("choose highway (the LSTM as a residual) or blend (a weighted mean), not both")
+        self.init_args = dict(lookback=lookback, horizon=horizon, num_channels=num_channels, patch_len=patch_len,
+                              hidden_size=hidden_size, num_layers=num_layers, dropout=dropout, revin=revin,
+                              highway=highway, blend=blend)
         self.lookback, self.horizon, self.num_channels = lookback, horizon, num_channels
         self.patch_len = patch_len
         self.revin = RevIN(num_channels) if revin else None
@@ -359,7 +368,11 @@ class LSTMForecaster(nn.Module):
                             dropout=dropout if num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, horizon)
-        self.highway = nn.Linear(lookback, horizon) if highway else None
+        self.highway = nn.Linear(lookback, horizon) if highway or blend else None
+        self.blend = blend
+        if blend:
+            self.highway.requires_grad_(False)  # the least-squares map stays as it was solved
+            self.register_buffer("blend_weight", torch.ones(()))
         if highway:
             # The LSTM's contribution starts at exactly zero: the untrained model is the highway.
             nn.init.zeros_(self.head.weight)
@@ -378,6 +391,18 @@ class LSTMForecaster(nn.Module):
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.blend:
+            w = self.blend_weight
+            return w * self._lstm(x, residual=False) + (1 - w) * self._linear(x)
+        return self._lstm(x, residual=self.highway is not None)
+
+    def _linear(self, x: torch.Tensor) -> torch.Tensor:
+        """The highway's map alone, per channel, in the input's units: ``W (x - x_last) + b + x_last``."""
+        last = x[:, -1:, :]
+        return nn.functional.linear((x - last).transpose(1, 2), self.highway.weight,
+                                    self.highway.bias).transpose(1, 2) + last
+
+    def _lstm(self, x: torch.Tensor, residual: bool) -> torch.Tensor:
         batch, lookback, channels = x.shape
         if self.revin is not None:
             x, stats = self.revin.normalize(x)
@@ -386,7 +411,7 @@ class LSTMForecaster(nn.Module):
         segments = series.reshape(batch * channels, lookback // self.patch_len, self.patch_len)
         _, (hidden, _) = self.lstm(self.embed(segments))
         y = self.head(self.dropout(hidden[-1]))  # (B*C, H): every future step from the last state
-        if self.highway is not None:
+        if residual:
             # W (z - z_last) + z_last in RevIN's space maps back to exactly W (x - x_last) + x_last
             # (RevIN is affine per window); the bias is added after RevIN, in the series' units,
             # so that it does not scale with each window's spread: the LinearBaseline, term for term.
@@ -395,9 +420,49 @@ class LSTMForecaster(nn.Module):
         y = y.reshape(batch, channels, self.horizon).permute(0, 2, 1)
         if self.revin is not None:
             y = self.revin.denormalize(y, stats)
-        if self.highway is not None:
+        if residual:
             y = y + self.highway.bias[:, None]
         return y
+
+
+LSTM_DEFAULTS = {name: param.default for name, param in inspect.signature(LSTMForecaster).parameters.items()
+                 if param.default is not inspect.Parameter.empty}
+
+
+def blend_with_linear(model: LSTMForecaster, linear: "LinearBaseline", weight: float) -> LSTMForecaster:
+    """A new model whose forecast is ``weight * model(x) + (1 - weight) * linear(x)``.
+
+    model: a trained plain ``LSTMForecaster`` (no highway); linear: a fitted ``LinearBaseline`` of the
+    same look-back and horizon; weight: the LSTM's share, in [0, 1] (``choose_blend_weight`` picks it
+    on validation). The result saves and loads like any ``LSTMForecaster`` (``blend=True``).
+    """
+    if not isinstance(model, LSTMForecaster) or model.highway is not None:
+        raise ValueError("blend a trained plain LSTMForecaster (built with highway=False, blend=False)")
+    weight = float(weight)
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"weight is the LSTM's share and must lie in [0, 1], got {weight}")
+    blended = LSTMForecaster(**{**model.init_args, "blend": True})
+    missing, unexpected = blended.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or set(missing) != {"highway.weight", "highway.bias", "blend_weight"}:
+        raise ValueError(f"cannot blend this model: missing {missing}, unexpected {unexpected}")
+    blended.init_highway_from(linear)
+    blended.blend_weight.fill_(weight)
+    return blended.to(next(model.parameters()).device).train(model.training)
+
+
+def choose_blend_weight(model: nn.Module, linear: "LinearBaseline", val: "SlidingWindows", steps: int = 21,
+                        device=None) -> tuple[float, pd.Series]:
+    """The LSTM's share ``w`` in ``w * LSTM + (1 - w) * linear`` with the lowest validation MSE.
+
+    Tries ``steps`` evenly spaced weights from 0 (the line alone) to 1 (the LSTM alone); a tie goes to
+    the smaller weight. Returns (the weight, the validation MSE of every weight tried).
+    """
+    x, y = val.arrays()
+    lstm, line = predict_windows(model, val, device=device), linear.predict(x)
+    weights = np.linspace(0.0, 1.0, steps)
+    mse = pd.Series([forecast_errors(y, w * lstm + (1 - w) * line)["mse"] for w in weights],
+                    index=pd.Index(weights.round(4), name="LSTM weight"), name="val mse")
+    return float(mse.idxmin()), mse
 
 
 def train_forecaster(model: nn.Module, train: SlidingWindows, val: SlidingWindows, *, batch_size: int = 64,
@@ -469,6 +534,13 @@ def save_forecaster(directory, models: dict, *, scaler: StandardScaler, columns,
     """
     from .artifacts import save_artifact
 
+    for h, m in models.items():  # Forecaster.load rebuilds every model from model_args: they must agree
+        built = {k: v for k, v in getattr(m, "init_args", {}).items() if k != "horizon"}
+        differ = {k: (v, model_args.get(k, LSTM_DEFAULTS.get(k))) for k, v in built.items()
+                  if model_args.get(k, LSTM_DEFAULTS.get(k)) != v}
+        if differ:
+            raise ValueError(f"the H={h} model was built with other arguments than model_args "
+                             f"(argument: (model, model_args)): {differ}")
     bundle = nn.ModuleDict({_model_key(h): m for h, m in sorted(models.items())})
     config = {"model_class": "LSTMForecaster", "model_args": dict(model_args), "lookback": lookback,
               "horizons": sorted(int(h) for h in models), "columns": list(columns), "freq": freq,

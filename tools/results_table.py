@@ -74,6 +74,7 @@ def day3(m: dict, c: dict) -> str:
 
 
 HIGHWAY = "LSTM residual on a linear highway"
+BLEND = "LSTM + linear blend"
 
 
 def day4(m: dict, c: dict) -> str:
@@ -94,6 +95,9 @@ def day4(m: dict, c: dict) -> str:
     text += f"; our linear baseline {mses('linear (least squares)')} ({verdict('LSTM', 'the LSTM')})"
     if HIGHWAY in results:
         text += f"; {HIGHWAY} {mses(HIGHWAY)} ({verdict(HIGHWAY, 'it')})"
+    if BLEND in results:
+        saved = " (the saved forecaster)" if m.get("saved_model") == BLEND else ""
+        text += f"; {BLEND}{saved} {mses(BLEND)} ({verdict(BLEND, 'it')})"
     return text
 
 

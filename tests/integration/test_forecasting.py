@@ -78,3 +78,32 @@ def test_quick_lstm_on_a_linear_highway_at_h96(prepared):
     assert val <= linear_val + 1e-6  # never worse on validation: the untrained model is the baseline
     assert err["mse"] <= 0.370  # the issue's goal (PatchTST/64 0.370); the linear baseline scores 0.3696
     assert err["mse"] < linear_test
+
+
+@pytest.mark.parametrize("horizon", [96, 192, 336])
+def test_quick_lstm_blended_with_the_line_beats_it(horizon):
+    """The notebook's saved model: the quick LSTM and the least-squares line, mixed with the weight that
+    validation picks. Measured (seed 0): weights 0.45 / 0.30 / 0.25, test MSE 0.3640 / 0.3992 / 0.4235
+    against the line's 0.3696 / 0.4030 / 0.4261. At H=720 validation picks weight 0 (the line itself),
+    so there is no claim there and no test.
+    """
+    if not os.environ.get(MIRROR_VAR):
+        pytest.skip(f"set {MIRROR_VAR} to a mirror of the data sets")
+    cfg = fc.settings("quick")
+    frame = fc.load_etth1()
+    _, values, splits = fc.prepare(frame, cfg["lookback"])
+    ds = fc.make_datasets(values, splits, cfg["lookback"], horizon)
+    linear, _ = fc.fit_linear_baseline(ds["train"], ds["val"])
+    torch.manual_seed(0)
+    model = fc.LSTMForecaster(horizon=horizon, **fc.model_args(cfg, frame.shape[1]))
+    fc.train_forecaster(model, ds["train"], ds["val"], batch_size=cfg["batch_size"], num_epochs=cfg["num_epochs"],
+                        lr=cfg["lr"], patience=cfg["patience"], seed=0, progress=False)
+    weight, curve = fc.choose_blend_weight(model, linear, ds["val"])
+    blended = fc.blend_with_linear(model, linear, weight)
+    (xv, yv), (xt, yt) = ds["val"].arrays(), ds["test"].arrays()
+    test = fc.forecast_errors(yt, fc.predict_windows(blended, ds["test"]))["mse"]
+    line = fc.forecast_errors(yt, linear.predict(xt))["mse"]
+    print(f"H={horizon}: weight {weight:.2f}, val {curve[weight]:.4f} (line {curve[0.0]:.4f}), "
+          f"test {test:.4f} (line {line:.4f})")
+    assert 0 < weight < 1 and curve[weight] < curve[0.0]  # validation wants some of the LSTM
+    assert test < line  # and it carries over to the test months

@@ -253,3 +253,71 @@ def test_loading_checks_the_artifact(saved, tmp_path):
     (directory / "model.safetensors").unlink()
     with pytest.raises(ArtifactError, match="lacks model.safetensors"):
         fc.Forecaster.load(directory)
+
+
+def _trained_plain(ds, horizon=24):
+    torch.manual_seed(0)
+    model = fc.LSTMForecaster(48, horizon, 2, patch_len=12, hidden_size=8)
+    fc.train_forecaster(model, ds["train"], ds["val"], num_epochs=1, lr=1e-2, batch_size=32, progress=False)
+    return model
+
+
+def test_blend_is_the_weighted_mean_of_the_lstm_and_the_line():
+    ds = _daily()
+    linear, _ = fc.fit_linear_baseline(ds["train"], ds["val"])
+    model = _trained_plain(ds)
+    x = ds["test"].arrays()[0]
+    lstm, line = fc.predict_windows(model, ds["test"]), linear.predict(x)
+    assert np.abs(lstm - line).mean() > 1e-2  # else the test below proves nothing
+    for w in (0.0, 0.3, 1.0):
+        blended = fc.blend_with_linear(model, linear, w)
+        assert blended.blend_weight.item() == pytest.approx(w)
+        assert np.allclose(fc.predict_windows(blended, ds["test"]), w * lstm + (1 - w) * line, atol=1e-4)
+    assert not any(p.requires_grad for p in blended.highway.parameters())  # the solved map stays as solved
+    assert fc.predict_windows(model, ds["test"]) == pytest.approx(lstm)  # the source model is untouched
+
+
+def test_blend_rejects_what_it_cannot_combine():
+    ds = _daily()
+    linear, _ = fc.fit_linear_baseline(ds["train"], ds["val"])
+    model = fc.LSTMForecaster(48, 24, 2, patch_len=12, hidden_size=8)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\], got 1.5"):
+        fc.blend_with_linear(model, linear, 1.5)
+    with pytest.raises(ValueError, match="plain LSTMForecaster"):
+        fc.blend_with_linear(fc.LSTMForecaster(48, 24, 2, patch_len=12, hidden_size=8, highway=True), linear, 0.5)
+    with pytest.raises(ValueError, match="horizon 12"):
+        fc.blend_with_linear(fc.LSTMForecaster(48, 12, 2, patch_len=12, hidden_size=8), linear, 0.5)
+    with pytest.raises(ValueError, match="not both"):
+        fc.LSTMForecaster(48, 24, 2, patch_len=12, highway=True, blend=True)
+
+
+def test_choose_blend_weight_picks_the_validation_minimum():
+    ds = _daily()
+    linear, _ = fc.fit_linear_baseline(ds["train"], ds["val"])
+    model = _trained_plain(ds)
+    weight, curve = fc.choose_blend_weight(model, linear, ds["val"], steps=11)
+    assert len(curve) == 11 and curve.index[0] == 0.0 and curve.index[-1] == 1.0
+    assert weight == curve.idxmin() and curve[weight] == curve.min()
+    x, y = ds["val"].arrays()
+    assert curve[0.0] == pytest.approx(fc.forecast_errors(y, linear.predict(x))["mse"], rel=1e-9)
+    assert curve[1.0] == pytest.approx(fc.forecast_errors(y, fc.predict_windows(model, ds["val"]))["mse"], rel=1e-9)
+
+
+def test_blended_forecaster_round_trips_and_save_checks_the_arguments(tmp_path):
+    ds = _daily()
+    linear, _ = fc.fit_linear_baseline(ds["train"], ds["val"])
+    blended = fc.blend_with_linear(_trained_plain(ds), linear, 0.4)
+    frame = fc.synthetic_series(400, columns=("a", "b"), seed=2)
+    scaler = fc.StandardScaler.fit(frame.values[:240])
+    args = dict(lookback=48, num_channels=2, patch_len=12, hidden_size=8)
+    with pytest.raises(ValueError, match="other arguments than model_args.*blend"):
+        fc.save_forecaster(tmp_path / "bad", {24: blended}, scaler=scaler, columns=["a", "b"], lookback=48,
+                           model_args=args)
+    directory = fc.save_forecaster(tmp_path / "blend", {24: blended}, scaler=scaler, columns=["a", "b"],
+                                   lookback=48, model_args={**args, "blend": True})
+    forecaster = fc.Forecaster.load(directory)
+    assert forecaster.models[24].blend_weight.item() == pytest.approx(0.4)
+    history = frame.iloc[:100]
+    with torch.no_grad():
+        direct = blended.eval()(torch.as_tensor(scaler.transform(history.values[-48:]))[None])[0]
+    assert np.allclose(forecaster.forecast(history, 24).values, scaler.inverse_transform(direct.numpy()), atol=1e-5)

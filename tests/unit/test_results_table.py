@@ -34,6 +34,9 @@ def test_day4_row_names_the_highway_model_when_there_is_one():
     row = rt.day4({"results": results}, {})
     assert "(the LSTM does not beat it)" in row
     assert f"{rt.HIGHWAY} 0.410 / 0.400 (it beats it at H=96 only)" in row
+    results[rt.BLEND] = {"96": {"mse": 0.405}, "192": {"mse": 0.395}}
+    row = rt.day4({"results": results, "saved_model": rt.BLEND}, {})
+    assert f"{rt.BLEND} (the saved forecaster) 0.405 / 0.395 (it beats it at every horizon)" in row
 
 
 def test_only_the_marked_block_is_replaced():
