@@ -2,7 +2,8 @@
 
     python benchmarks/bench_day2.py
 
-The weights are random (speed does not depend on their values), so this needs no download.
+The weights are random (speed does not depend on their values), so this needs no download. Each
+backbone is timed with one view and with test-time flipping (the image and its mirror image).
 On CUDA the classifier runs channels_last with fp16 autocast. Speeds are machine-dependent and,
 on a shared CPU, noisy: compare backbones within one run.
 """
@@ -36,13 +37,14 @@ def main(batch: int = 32, repeats: int = 5):
             model = vision.TransferNet(backbone, 2, pretrained=False)
             art = vision.save_classifier(Path(tmp) / backbone, model, ["ants", "bees"],
                                          vision.Preprocessing.for_backbone(backbone))
-            clf = vision.ImageClassifier.load(art, device=device, batch_size=batch)
-            single = median_seconds(lambda: clf.predict(path), repeats)
-            many = median_seconds(lambda: clf.predict([photo] * batch), max(2, repeats // 2))
-            explain = median_seconds(lambda: clf.explain(photo), repeats)
-            print(f"{backbone:<20} one image from a file {single * 1000:7.1f} ms | batch of {batch}: "
-                  f"{batch / many:6.1f} images/s | explain {explain * 1000:7.1f} ms")
-
+            for flip in (False, True):  # one view, then the image averaged with its mirror (test_time_flip)
+                clf = vision.ImageClassifier.load(art, device=device, batch_size=batch, test_time_flip=flip)
+                single = median_seconds(lambda: clf.predict(path), repeats)
+                many = median_seconds(lambda: clf.predict([photo] * batch), max(2, repeats // 2))
+                explain = median_seconds(lambda: clf.explain(photo), repeats)
+                views = "image + mirror" if flip else "one view"
+                print(f"{backbone:<18} {views:<14} one image from a file {single * 1000:7.1f} ms | batch of {batch}: "
+                      f"{batch / many:6.1f} images/s | explain {explain * 1000:7.1f} ms")
 
 if __name__ == "__main__":
     main()

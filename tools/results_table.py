@@ -7,7 +7,8 @@
 Each row's *numbers* come from the day's metrics.json (and its config.json for the profile and any
 stand-in); the words that are not data (the metric's protocol, the published reference, the model's
 description) live in ``ROWS`` below. Comparisons that the data decide ("the LSTM does not beat it") are
-computed, not written. A day without a metrics.json keeps a "not run yet" row. Only the text between
+computed, not written. A day without a metrics.json keeps the row the README has for it (or gets a
+"not run yet" row). Only the text between
 ``START`` and ``END`` in the README is replaced; the caveats around it are left alone.
 """
 
@@ -49,13 +50,24 @@ def day1(m: dict, c: dict) -> str:
 
 
 def day2(m: dict, c: dict) -> str:
-    best = m.get("last_block_accuracy") or {}
-    frozen = m.get("frozen_accuracy") or {}
-    n = len(best.get("values", []))
-    text = (f"{f3(best['mean'])} ± {f3(best['std'])} with the last block fine-tuned" if best
-            else f"{f3(m['accuracy'])}")
-    if frozen:
-        text += f" (frozen backbone + new head {f3(frozen['mean'])} ± {f3(frozen['std'])})"
+    def spread(s: dict) -> str:
+        return f"{f3(s['mean'])} ± {f3(s['std'])}"
+
+    every = m.get("final_phase") == "every layer"
+    key = "all_layers_accuracy" if every else "last_block_accuracy"
+    tuned, frozen = m.get(key) or {}, m.get("frozen_accuracy") or {}
+    if m.get("test_time_flip") and m.get(key + "_flip"):  # what the saved component does, then one view
+        flip, frozen_flip = m[key + "_flip"], m.get("frozen_accuracy_flip") or {}
+        text = (f"{spread(flip)} with {'every layer' if every else 'the last block'} fine-tuned and test-time "
+                f"flipping (one view {spread(tuned)})")
+        if frozen:
+            text += f"; frozen backbone + new head {spread(frozen_flip or frozen)}" + (
+                f" (one view {spread(frozen)})" if frozen_flip else "")
+    else:
+        text = f"{spread(tuned)} with the last block fine-tuned" if tuned else f"{f3(m['accuracy'])}"
+        if frozen:
+            text += f" (frozen backbone + new head {spread(frozen)})"
+    n = len(tuned.get("values", []))
     return text + (f", {n} seeds" if n else "")
 
 
@@ -188,9 +200,26 @@ def row_text(row: Row, root: Path | None) -> str:
     return f"| {row.number} | {row.metric} | {row.ours(metrics, config)} | {row.reference} | {model} |"
 
 
-def table(root: Path | None = None) -> str:
-    """The whole results table (header and one row per day)."""
-    return "\n".join([HEADER, *(row_text(r, root) for r in ROWS)])
+def table(root: Path | None = None, current: str = "") -> str:
+    """The whole results table (header and one row per day).
+
+    current: the README's table as it stands; a day with no metrics.json here keeps its row from it (the
+    artifacts are not committed, so a machine that re-ran one day must not blank the others).
+    """
+    kept = {line.split("|")[1].strip(): line for line in current.splitlines()
+            if line.startswith("| ") and "not run yet" not in line}
+    rows = []
+    for r in ROWS:
+        line = row_text(r, root)
+        rows.append(kept.get(r.number, line) if "| not run yet |" in line else line)
+    return "\n".join([HEADER, *rows])
+
+
+def current_block(text: str) -> str:
+    """The README's text between START and END ("" without markers)."""
+    if START not in text or END not in text:
+        return ""
+    return text.split(START, 1)[1].split(END, 1)[0]
 
 
 def replace_block(text: str, block: str) -> str:
@@ -208,11 +237,12 @@ def main(argv=None) -> int:
     parser.add_argument("--root", type=Path, default=None, help="a folder of DayN_*/metrics.json")
     parser.add_argument("--readme", type=Path, default=README)
     args = parser.parse_args(argv)
-    block = table(args.root)
+    readme = args.readme.read_text(encoding="utf-8") if args.readme.is_file() else ""
+    block = table(args.root, current_block(readme))
     if not args.write:
         print(block)
         return 0
-    args.readme.write_text(replace_block(args.readme.read_text(encoding="utf-8"), block), encoding="utf-8")
+    args.readme.write_text(replace_block(readme, block), encoding="utf-8")
     print(f"updated {args.readme}")
     return 0
 

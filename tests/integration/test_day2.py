@@ -41,10 +41,21 @@ def test_quick_profile_trains_on_the_real_data_with_pretrained_weights(run):
 
 def test_mean_validation_accuracy_reaches_the_target(run):
     # The quick-profile target: mean validation accuracy >= 0.95 over three seeds
-    # (the tutorial's ResNet18: 0.934-0.961).
-    _, _, m = run
-    assert len(m["last_block_accuracy"]["values"]) == 3
+    # (the tutorial's ResNet18: 0.934-0.961), for the component as saved: the last block fine-tuned,
+    # predicting with test-time flipping. One view alone measured 0.943-0.950 (thread counts differ).
+    _, folder, m = run
+    assert m["test_time_flip"] is True and json.loads((folder / "config.json").read_text())["test_time_flip"] is True
+    assert len(m["last_block_accuracy_flip"]["values"]) == 3
+    assert m["accuracy_mean"] == m["last_block_accuracy_flip"]["mean"]
     assert m["accuracy_mean"] >= 0.95, m
+
+
+def test_test_time_flipping_was_chosen_on_the_training_images(run):
+    # The mirror view is switched on because it helps in cross-validation on the training images
+    # (measured: 0.928 -> 0.940), not because of the validation set.
+    _, _, m = run
+    cv = m["flip_cv_on_train"]
+    assert cv["flip"] > cv["single_view"] + 0.005, cv
 
 
 def test_every_phase_beats_the_baselines_by_far(run):

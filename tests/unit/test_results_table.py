@@ -49,3 +49,31 @@ def test_only_the_marked_block_is_replaced():
 def test_the_readme_carries_the_markers():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert text.count(rt.START) == 1 and text.count(rt.END) == 1
+
+
+def test_a_day_without_metrics_keeps_the_readme_row_it_has(tmp_path):
+    day4 = tmp_path / "Day4_TimeSeries"
+    day4.mkdir()
+    (day4 / "metrics.json").write_text(json.dumps({"profile": "quick", "results": {
+        "LSTM": {"96": {"mse": 0.40}}, "linear (least squares)": {"96": {"mse": 0.42}}}}))
+    current = "\n".join([rt.HEADER, "| 1 | old metric | 0.467 from an earlier run | ref | quick |",
+                         "| 4 | old | stale numbers | ref | quick |", "| 5 | x | not run yet | ref | |"])
+    lines = rt.table(tmp_path, current).splitlines()
+    assert lines[2] == "| 1 | old metric | 0.467 from an earlier run | ref | quick |"  # no Day 1 metrics here: kept
+    row4 = next(line for line in lines if line.startswith("| 4 |"))
+    assert "stale" not in row4 and "LSTM 0.400" in row4  # Day 4 has metrics: rebuilt
+    assert "not run yet" in next(line for line in lines if line.startswith("| 5 |"))
+    assert rt.current_block(f"a\n{rt.START}\n{current}\n{rt.END}\nb").strip() == current
+    assert rt.current_block("no markers") == ""
+
+
+def test_day2_row_leads_with_the_component_s_test_time_flipping():
+    s = lambda mean, std: {"mean": mean, "std": std, "values": [mean] * 3}
+    m = {"final_phase": "last block", "test_time_flip": True, "last_block_accuracy": s(0.946, 0.004),
+         "last_block_accuracy_flip": s(0.952, 0.004), "frozen_accuracy": s(0.930, 0.004),
+         "frozen_accuracy_flip": s(0.933, 0.004)}
+    row = rt.day2(m, {})
+    assert row.startswith("0.952 ± 0.004 with the last block fine-tuned and test-time flipping (one view 0.946 ± 0.004)")
+    assert "frozen backbone + new head 0.933 ± 0.004 (one view 0.930 ± 0.004), 3 seeds" in row
+    old = rt.day2({"last_block_accuracy": s(0.95, 0.004), "frozen_accuracy": s(0.93, 0.004)}, {})
+    assert old == "0.950 ± 0.004 with the last block fine-tuned (frozen backbone + new head 0.930 ± 0.004), 3 seeds"

@@ -327,6 +327,48 @@ def test_explain_gives_an_overlay_the_size_of_the_crop(saved):
     assert clf.explain(grey, target="square").label == "square"
 
 
+def test_flip_averaged_proba_is_the_mean_of_the_two_views_by_hand():
+    logits = np.array([[0.0, 0.0], [np.log(3.0), 0.0]])  # softmax: (1/2, 1/2) and (3/4, 1/4)
+    flipped = np.array([[np.log(3.0), 0.0], [0.0, 0.0]])  # (3/4, 1/4) and (1/2, 1/2)
+    assert vision.flip_averaged_proba(logits, flipped) == pytest.approx(np.array([[0.625, 0.375]] * 2))
+    assert vision.flip_averaged_proba(torch.tensor(logits), torch.tensor(flipped)).sum(1) == pytest.approx([1, 1])
+    with pytest.raises(ValueError, match="differ in shape"):
+        vision.flip_averaged_proba(logits, flipped[:1])
+
+
+def test_test_time_flip_travels_in_the_artifact_and_averages_the_mirror_view(saved, tmp_path):
+    model, pre, train, art, _ = saved
+    plain = vision.ImageClassifier.load(art, device="cpu")
+    assert plain.test_time_flip is False  # saved without it
+    flip_art = vision.save_classifier(tmp_path / "flip", model, train.class_names, pre, test_time_flip=True)
+    clf = vision.ImageClassifier.load(flip_art, device="cpu", batch_size=4)
+    assert clf.test_time_flip is True and "test_time_flip=True" in repr(clf)
+    assert vision.ImageClassifier.load(flip_art, device="cpu", test_time_flip=False).test_time_flip is False
+    images = train.images[:6]
+    x = torch.stack([pre.eval_transform()(im) for im in images])
+    assert torch.equal(torch.stack([pre.mirror_transform()(im) for im in images]), x.flip(-1))
+    with torch.no_grad():
+        expected = vision.flip_averaged_proba(model.eval()(x), model(x.flip(-1)))
+    assert clf.predict_proba(images) == pytest.approx(expected, abs=1e-5)
+    assert np.abs(clf.predict_proba(images) - plain.predict_proba(images)).max() > 1e-4  # the flip did something
+    # a mirror image gets the same probabilities: the two views are the same pair, swapped (with an even
+    # crop margin, so that the centre crop of the mirror image is the mirror of the centre crop)
+    even = vision.ImageClassifier(model, train.class_names, vision.Preprocessing(resize=36, crop=32), device="cpu",
+                                  test_time_flip=True)
+    square = images[0].resize((40, 40))
+    mirror = square.transpose(Image.FLIP_LEFT_RIGHT)
+    assert even.predict_proba(mirror) == pytest.approx(even.predict_proba(square), abs=1e-5)
+    assert np.abs(plain.predict_proba(mirror) - plain.predict_proba(square)).max() > 1e-4  # not so without the flip
+    e = clf.explain(images[0])  # the explanation's label and probability are predict's
+    assert e.probability == pytest.approx(max(clf.predict_proba(images[0])), abs=1e-5)
+    assert e.label == clf.class_names[int(np.argmax(clf.predict_proba(images[0])))]
+    predicted = clf.predict(images[0], top_k=3)
+    assert list(e.probabilities) == list(predicted)  # every class, best first, as predict gives them
+    assert list(e.probabilities.values()) == pytest.approx(list(predicted.values()), abs=1e-5)
+    assert vision.grad_cam(model, x[:1], [0])[0] == pytest.approx(
+        vision.grad_cam_from_maps(model, model.feature_maps(x[:1]), (32, 32), [0])[0], abs=1e-6)
+
+
 def test_load_rejects_a_foreign_artifact(saved, tmp_path):
     from applied_mlx.artifacts import save_artifact
 
