@@ -4,8 +4,8 @@
 
 Reads the artifact the Day 5 notebook saved (default ``artifact_dir("Day5_Sentiment")``) and prints a
 markdown table: SST-2 dev accuracy, weights size and sentences per second at batch 1 and 32 for each
-precision. Without ``APPLIED_MLX_MIRROR`` or a cached SST-2 it times the smoke sentences and reports no
-accuracy. Speeds depend on the machine and its load: compare the two rows of one run, not numbers across
+precision; then int8's accuracy by batch size (dynamic quantization is not batch-invariant).
+Without ``APPLIED_MLX_MIRROR`` or a cached SST-2 it times the smoke sentences and reports no accuracy. Speeds depend on the machine and its load: compare the two rows of one run, not numbers across
 machines.
 """
 
@@ -87,7 +87,22 @@ def main(argv=None) -> int:
     f, q = rows["fp32"], rows["int8"]
     print(f"| int8 vs fp32 | {100 * (q[0] - f[0]):+.2f} points | x{q[1] / f[1]:.2f} | x{q[2] / f[2]:.2f} | "
           f"x{q[3] / f[3]:.2f} |")
+    if labels is not None:
+        batch_dependence(runs, texts, labels)
     return 0
+
+
+def batch_dependence(runs, texts, labels, sizes=(1, 8, 32, 64, 128)):
+    """int8 accuracy and agreement with fp32 by batch size: dynamic quantization scales each batch's
+    activations by that batch's range, so a sentence's int8 score depends on the sentences beside it."""
+    fp32 = runs["fp32"].predict_proba(texts).argmax(1)
+    clf = runs["int8"]
+    print("\n| int8 batch size | dev accuracy | same label as fp32 |")
+    print("|---|---|---|")
+    for size in sizes:
+        clf.batch_size = size
+        pred = clf.predict_proba(texts).argmax(1)
+        print(f"| {size} | {np.mean(pred == labels):.4f} | {np.mean(pred == fp32):.1%} |")
 
 
 if __name__ == "__main__":
