@@ -26,6 +26,14 @@ def find_chromium() -> str | None:
     return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def settle(page, timeout_ms: int) -> None:
+    """Wait until Gradio shows no pending output and every image has loaded, then for its fade-in to end:
+    a screenshot taken as soon as the text appears can catch the other outputs half-drawn."""
+    page.wait_for_function("() => !document.querySelector('.pending, .generating') && "
+                           "Array.from(document.images).every(img => img.complete)", timeout=timeout_ms)
+    page.wait_for_timeout(600)
+
+
 def drive_app(url: str, image: str | os.PathLike, out_dir: str | os.PathLike, message: str = CHAT_MESSAGE,
               timeout_s: float = 60) -> dict:
     """Open ``url``, send ``message`` in the Chat tab and upload ``image`` in the Image tab.
@@ -53,6 +61,7 @@ def drive_app(url: str, image: str | os.PathLike, out_dir: str | os.PathLike, me
             reply = page.locator(".message.bot, [data-testid='bot']").last
             page.get_by_text("route:").last.wait_for(timeout=ms)
             chat_reply = reply.inner_text()
+            settle(page, ms)
             page.screenshot(path=str(out_dir / "app_chat.png"))
 
             page.get_by_role("tab", name="Image").click()
@@ -60,6 +69,7 @@ def drive_app(url: str, image: str | os.PathLike, out_dir: str | os.PathLike, me
             page.get_by_role("button", name="Classify").click()
             page.locator("#image-text").get_by_text("I see").wait_for(timeout=ms)
             image_text = page.locator("#image-text").inner_text()
+            settle(page, ms)
             page.screenshot(path=str(out_dir / "app_image.png"))
         finally:
             browser.close()
