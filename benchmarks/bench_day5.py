@@ -1,10 +1,10 @@
-"""Day 5 benchmark: the saved sentiment classifier, fp32 vs int8 dynamic quantization, on the CPU.
+"""Day 5 benchmark: the saved sentiment classifier, fp32 vs int8 (per-token and per-tensor activations), on the CPU.
 
     python benchmarks/bench_day5.py [artifact_dir] [--seconds 10] [--threads N]
 
 Reads the artifact the Day 5 notebook saved (default ``artifact_dir("Day5_Sentiment")``) and prints a
 markdown table: SST-2 dev accuracy, weights size and sentences per second at batch 1 and 32 for each
-precision; then int8's accuracy by batch size (dynamic quantization is not batch-invariant).
+precision; then int8's accuracy by batch size (per-tensor dynamic quantization is not batch-invariant).
 Without ``APPLIED_MLX_MIRROR`` or a cached SST-2 it times the smoke sentences and reports no accuracy. Speeds depend on the machine and its load: compare the two rows of one run, not numbers across
 machines.
 """
@@ -71,8 +71,9 @@ def main(argv=None) -> int:
         print(f"bench_day5: no Day 5 artifact at {folder}; run Day5_Sentiment/sentiment.ipynb first (skipped)")
         return 0
     texts, labels, what = dev_set()
-    runs = {name: S.SentimentClassifier.load(folder, device="cpu", quantize=(name == "int8"))
-            for name in ("fp32", "int8")}
+    variants = {"fp32": {}, "int8 per-token": {"quantize": True, "int8_activations": "per_token"},
+                "int8 per-tensor": {"quantize": True, "int8_activations": "per_tensor"}}
+    runs = {name: S.SentimentClassifier.load(folder, device="cpu", **kw) for name, kw in variants.items()}
     config = runs["fp32"].config
     print(f"model {config.get('base_model')} ({config.get('profile')} profile), {what}, "
           f"CPU threads {torch.get_num_threads()}, {args.seconds:g} s per cell")
@@ -84,26 +85,28 @@ def main(argv=None) -> int:
         rows[name] = (acc, S.weights_megabytes(clf.model), throughput(clf, texts, 1, args.seconds),
                       throughput(clf, texts, 32, args.seconds))
         print(f"| {name} | {acc:.4f} | {rows[name][1]:.1f} | {rows[name][2]:.1f} | {rows[name][3]:.1f} |")
-    f, q = rows["fp32"], rows["int8"]
-    print(f"| int8 vs fp32 | {100 * (q[0] - f[0]):+.2f} points | x{q[1] / f[1]:.2f} | x{q[2] / f[2]:.2f} | "
-          f"x{q[3] / f[3]:.2f} |")
+    f = rows["fp32"]
+    for name in list(rows)[1:]:
+        q = rows[name]
+        print(f"| {name} vs fp32 | {100 * (q[0] - f[0]):+.2f} points | x{q[1] / f[1]:.2f} | x{q[2] / f[2]:.2f} | "
+              f"x{q[3] / f[3]:.2f} |")
     if labels is not None:
         batch_dependence(runs, texts, labels)
     return 0
 
 
 def batch_dependence(runs, texts, labels, sizes=(1, 8, 32, 64, 128)):
-    """int8 accuracy and agreement with fp32 by batch size: dynamic quantization scales each batch's
-    activations by that batch's range, so a sentence's int8 score depends on the sentences beside it."""
+    """int8 accuracy and agreement with fp32 by batch size. ``quantize_dynamic`` (per-tensor) scales each
+    batch's activations by that batch's range, so a sentence's score depends on the sentences beside it;
+    per-token scaling does not."""
     fp32 = runs["fp32"].predict_proba(texts).argmax(1)
-    clf = runs["int8"]
-    print("\n| int8 batch size | dev accuracy | same label as fp32 |")
-    print("|---|---|---|")
-    for size in sizes:
-        clf.batch_size = size
-        pred = clf.predict_proba(texts).argmax(1)
-        print(f"| {size} | {np.mean(pred == labels):.4f} | {np.mean(pred == fp32):.1%} |")
-
+    print("\n| int8 variant | batch size | dev accuracy | same label as fp32 |")
+    print("|---|---|---|---|")
+    for name, clf in list(runs.items())[1:]:
+        for size in sizes:
+            clf.batch_size = size
+            pred = clf.predict_proba(texts).argmax(1)
+            print(f"| {name} | {size} | {np.mean(pred == labels):.4f} | {np.mean(pred == fp32):.1%} |")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -55,11 +55,19 @@ def test_fine_tuning_beats_the_tfidf_baseline(quick_run):
     assert metrics["dev"]["accuracy"] > metrics["baseline_tfidf_lr"]["accuracy"] + 0.03
 
 
-@pytest.mark.xfail(reason="target not met yet: per-channel dynamic int8 measured -1.38 points on the quick "
-                          "model (per-tensor: -2.06); the issue aims at <= 1 point", strict=False)
 def test_int8_loses_at_most_one_point(quick_run):
+    # The component's int8 (per-token activations): measured +0.12 points, 99.7% of labels unchanged.
+    # (quantize_dynamic's per-tensor scale lost 0.3-1.4 points depending on the batch size.)
     _, metrics = quick_run
-    assert metrics["int8"]["accuracy"] >= metrics["int8"]["accuracy_fp32"] - 0.01
+    int8 = metrics["int8"]
+    assert int8["activations"] == "per_token"
+    assert int8["accuracy"] >= int8["accuracy_fp32"] - 0.01 and int8["agreement"] >= 0.99
+
+
+def test_per_token_int8_does_not_depend_on_the_batch(quick_run):
+    _, metrics = quick_run
+    rows = metrics["int8"]["by_variant"]
+    assert rows["int8 per-token, batch 1"] == rows["int8 per-token, batch 64"]
 
 
 def test_calibration_is_reported_and_temperature_kept_only_if_it_helps(quick_run):

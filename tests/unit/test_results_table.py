@@ -77,3 +77,10 @@ def test_day2_row_leads_with_the_component_s_test_time_flipping():
     assert "frozen backbone + new head 0.933 ± 0.004 (one view 0.930 ± 0.004), 3 seeds" in row
     old = rt.day2({"last_block_accuracy": s(0.95, 0.004), "frozen_accuracy": s(0.93, 0.004)}, {})
     assert old == "0.950 ± 0.004 with the last block fine-tuned (frozen backbone + new head 0.930 ± 0.004), 3 seeds"
+
+
+def test_day5_row_names_the_int8_variant():
+    m = {"dev": {"accuracy": 0.885, "f1": 0.889, "roc_auc": 0.951}, "baseline_tfidf_lr": {"accuracy": 0.803}}
+    assert rt.day5({**m, "int8": {"accuracy": 0.8865, "activations": "per_token"}}, {}) == \
+        "0.885, F1 0.889, AUC 0.951 (int8 per-token 0.886; TF-IDF + LR 0.803)"
+    assert "(int8 0.882;" in rt.day5({**m, "int8": {"accuracy": 0.882}}, {})  # older metrics name no variant

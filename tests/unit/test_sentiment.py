@@ -253,16 +253,46 @@ def test_bad_inputs_raise_a_clear_value_error(artifact, bad, message):
     assert "string" in str(err.value)  # says what is accepted
 
 
-def test_int8_quantization_keeps_predictions_close(tiny, artifact):
+@pytest.mark.parametrize("activations, module", [("per_token", "Int8Linear"), ("per_tensor", "DynamicQuantizedLinear")])
+def test_int8_quantization_keeps_predictions_close(tiny, artifact, activations, module):
     clf = S.SentimentClassifier.load(artifact)
-    q = S.SentimentClassifier.load(artifact, quantize=True)
-    assert q.quantized and "DynamicQuantizedLinear" in repr(q.model)
+    q = S.SentimentClassifier.load(artifact, quantize=True, int8_activations=activations)
+    assert q.quantized and q.int8_activations == activations and module in repr(q.model)
+    assert f"quantized=True ({activations})" in repr(q)
+    assert not any(isinstance(m, torch.nn.Linear) for m in q.model.modules())  # every linear layer is int8
     texts = S.make_smoke_sentiment_data(n_train=0, n_dev=40)[1].sentence.tolist()
     np.testing.assert_allclose(q.predict_proba(texts), clf.predict_proba(texts), atol=0.05)
     assert S.weights_megabytes(q.model) < S.weights_megabytes(clf.model)
     assert any(isinstance(m, torch.nn.Linear) for m in tiny[0].modules())  # the original is untouched
     with pytest.raises(ValueError, match="CPU only"):
         S.SentimentClassifier.load(artifact, quantize=True, device="cuda")
+
+
+def test_int8_linear_by_hand():
+    layer = torch.nn.Linear(4, 2)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[1.0, -0.5, 0.25, 0.0], [0.1, 0.2, 0.3, 0.4]]))
+        layer.bias.copy_(torch.tensor([0.5, -1.0]))
+    q = S.Int8Linear(layer)
+    assert q.weight_t.dtype == torch.int8 and q.weight_t.shape == (4, 2)
+    assert q.weight_t[:, 0].tolist() == [127, -64, 32, 0]  # each row scaled by its own largest |w|: 1.0 / 127
+    x = torch.tensor([[2.0, 1.0, -1.0, 0.5], [0.02, -0.01, 0.0, 0.03]])  # two tokens, 100x apart in size
+    exact = layer(x).detach()
+    assert torch.allclose(q(x), exact, atol=0.02)
+    assert torch.allclose(q(x[1:]), q(x)[1:])  # the small token's result does not depend on the big one
+    assert q(x[None]).shape == (1, 2, 2) and torch.allclose(q(x[None])[0], q(x))  # any leading shape
+
+
+def test_int8_per_token_results_do_not_depend_on_the_batch(artifact):
+    q = S.SentimentClassifier.load(artifact, quantize=True)
+    texts = S.make_smoke_sentiment_data(n_train=0, n_dev=24)[1].sentence.tolist()
+    q.batch_size = 1
+    alone = q.predict_proba(texts)
+    q.batch_size = 24
+    together = q.predict_proba(texts)
+    np.testing.assert_allclose(alone, together, atol=1e-5)  # float noise in the fp32 parts only
+    with pytest.raises(ValueError, match="activations must be one of"):
+        S.quantize_int8(q.model, activations="per_channel")
 
 
 def test_load_refuses_a_wrong_or_incomplete_artifact(artifact, tmp_path):
