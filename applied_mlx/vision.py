@@ -777,15 +777,19 @@ class ImageClassifier:
         """Probabilities of a preprocessed batch, averaged with the mirror view when ``test_time_flip``."""
         from contextlib import nullcontext
 
-        from .metrics import softmax
-
         cuda = self.device.type == "cuda"
         x = x.to(self.device)
         if cuda:  # tensor cores want NHWC, under fp16 autocast
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16) if cuda else nullcontext():
-            logits = self.model(x).float().cpu()
-            if self.test_time_flip:
+            return self._proba_from_logits(self.model(x).float().cpu(), x)
+
+    def _proba_from_logits(self, logits: torch.Tensor, x: torch.Tensor) -> np.ndarray:
+        """Softmax of ``logits`` (of batch ``x``), averaged with the mirror view's when ``test_time_flip``."""
+        from .metrics import softmax
+
+        if self.test_time_flip:
+            with torch.no_grad():
                 return flip_averaged_proba(logits, self.model(x.flip(-1)).float().cpu())
         return softmax(logits.numpy(), axis=1)
 
@@ -805,8 +809,6 @@ class ImageClassifier:
     def explain(self, image, target: str | None = None, alpha: float = 0.45) -> Explanation:
         """Grad-CAM for one image: where the evidence for ``target`` (default: the predicted class) lies,
         with ``predict``'s probabilities of every class."""
-        from .metrics import softmax
-
         if isinstance(image, (list, tuple)):
             raise ValueError("explain takes one image, not a list")
         x = self._tensors([image])
@@ -820,11 +822,7 @@ class ImageClassifier:
         xd = x.to(self.device)
         with torch.no_grad():
             maps = self.model.feature_maps(xd).float()
-            logits = self.model.classify_maps(maps).cpu()
-            if self.test_time_flip:
-                probs = flip_averaged_proba(logits, self.model(xd.flip(-1)).float().cpu())[0]
-            else:
-                probs = softmax(logits.numpy(), axis=1)[0]
+            probs = self._proba_from_logits(self.model.classify_maps(maps).cpu(), xd)[0]
         k = int(probs.argmax()) if idx is None else idx[0]
         cam, _ = grad_cam_from_maps(self.model, maps, x.shape[-2:], [k])
         picture = self.preprocessing.to_image(x[0])

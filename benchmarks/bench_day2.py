@@ -46,5 +46,6 @@ def main(batch: int = 32, repeats: int = 5):
                 print(f"{backbone:<18} {views:<14} one image from a file {single * 1000:7.1f} ms | batch of {batch}: "
                       f"{batch / many:6.1f} images/s | explain {explain * 1000:7.1f} ms")
 
+
 if __name__ == "__main__":
     main()

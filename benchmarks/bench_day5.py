@@ -5,8 +5,8 @@
 Reads the artifact the Day 5 notebook saved (default ``artifact_dir("Day5_Sentiment")``) and prints a
 markdown table: SST-2 dev accuracy, weights size and sentences per second at batch 1 and 32 for each
 precision; then int8's accuracy by batch size (per-tensor dynamic quantization is not batch-invariant).
-Without ``APPLIED_MLX_MIRROR`` or a cached SST-2 it times the smoke sentences and reports no accuracy. Speeds depend on the machine and its load: compare the two rows of one run, not numbers across
-machines.
+Without ``APPLIED_MLX_MIRROR`` or a cached SST-2 it times the smoke sentences and reports no accuracy.
+Speeds depend on the machine and its load: compare the rows of one run, not numbers across machines.
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ def batch_dependence(runs, texts, labels, sizes=(1, 8, 32, 64, 128)):
             clf.batch_size = size
             pred = clf.predict_proba(texts).argmax(1)
             print(f"| {name} | {size} | {np.mean(pred == labels):.4f} | {np.mean(pred == fp32):.1%} |")
+
 
 if __name__ == "__main__":
     sys.exit(main())

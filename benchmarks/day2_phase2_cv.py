@@ -8,7 +8,8 @@ block's training set help the component (scored with test-time flipping, as it p
 Committed run (2026-12-01, 2-core CPU, ~9 min): current 0.9372, with the mirror views 0.9317, so the
 notebook keeps the current training set. Results: benchmarks/day2_phase2_cv.json.
 """
-import copy, json, sys, time
+import copy
+import json
 from pathlib import Path
 import numpy as np, torch
 from applied_mlx import vision

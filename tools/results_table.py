@@ -117,8 +117,8 @@ def day5(m: dict, c: dict) -> str:
     dev = m["dev"]
     extra = []
     if "int8" in m:
-        kind = {"per_token": "int8 per-token", "per_tensor": "int8 per-tensor"}.get(m["int8"].get("activations"), "int8")
-        extra.append(f"{kind} {f3(m['int8']['accuracy'])}")
+        variant = m["int8"].get("activations")  # per_token / per_tensor; older metrics name none
+        extra.append(f"int8{' ' + variant.replace('_', '-') if variant else ''} {f3(m['int8']['accuracy'])}")
     if "baseline_tfidf_lr" in m:
         extra.append(f"TF-IDF + LR {f3(m['baseline_tfidf_lr']['accuracy'])}")
     return f"{f3(dev['accuracy'])}, F1 {f3(dev['f1'])}, AUC {f3(dev['roc_auc'])}" + (
