@@ -782,7 +782,10 @@ def build_demo(components: Components | None = None):
                     "that explains itself, and a dashboard. The Status tab shows what is loaded.")
         with gr.Tab("Chat"):
             gr.Markdown(_status_banner(components, "assistant"))
+            # one copy button per message and none at the top right, where Gradio's share / copy-all toolbar
+            # used to cover the first message
             gr.ChatInterface(lambda message, history: chat_text(components, message, history), api_name="chat",
+                             chatbot=gr.Chatbot(label="assistant", buttons=["copy"], height=520),
                              examples=["recommend me something like Star Wars",
                                        "how does this review sound: a gripping, beautiful film",
                                        "what will the load be tomorrow", "what is distilbert?"],
