@@ -437,8 +437,9 @@ def quantize_int8(model: nn.Module, per_channel: bool = True, activations: str =
     """A copy of ``model`` with every ``nn.Linear`` computing in int8 (CPU inference).
 
     activations: ``"per_token"`` (default) swaps in ``Int8Linear``: one scale per token, results
-        independent of the batch, close to fp32 (on the Day 5 model 99.7% of dev labels unchanged). It is a
-        little slower at batch 1 than ``"per_tensor"``: ``torch.ao.quantization.quantize_dynamic``, one
+        independent of the batch, close to fp32 (on the Day 5 model 99.7% of dev labels unchanged). It is
+        slower at batch 1 (x1.6 over fp32 against x2.2, one thread; benchmarks/bench_day5.py) than
+        ``"per_tensor"``: ``torch.ao.quantization.quantize_dynamic``, one
         scale per batch, fbgemm's kernels, where a sentence's label can change with its batch-mates (97-98%
         unchanged). PyTorch marks that API deprecated in favour of torchao; its warnings are silenced here.
     per_channel: for ``"per_tensor"``, one weight scale per output row rather than one per matrix

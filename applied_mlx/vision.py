@@ -482,15 +482,18 @@ def extract_features(model: TransferNet, dataset, batch_size: int = 32, passes: 
                      progress: bool = True, part: str = "embed") -> tuple[torch.Tensor, torch.Tensor]:
     """Pooled backbone features of every image, ``passes`` times (several passes only differ with augmentation).
 
-    dataset: (image, label) pairs, or (stem output, label) pairs with ``part="top_embed"``.
+    dataset: (image, label) pairs; or, with ``part="top_embed"`` or ``"top"``, (stem output, label) pairs
+        or a tensor of cached stem outputs (N, C', h, w), whose labels come back as zeros.
     part: ``"embed"`` for the pooled features (N, C); ``"stem"`` for the last block's input
         (N, C', h, w), to fine-tune that block without recomputing what lies below it;
-        ``"top_embed"`` for the pooled features of stem outputs.
+        ``"top_embed"`` for the pooled features of stem outputs; ``"top"`` for their logits.
     Returns (features (N * passes, ...), labels (N * passes,)). The backbone is in eval mode: its
     batch-norm statistics stay ImageNet's.
     """
     from .training import predict
 
+    if torch.is_tensor(dataset):
+        dataset = torch.utils.data.TensorDataset(dataset, torch.zeros(len(dataset), dtype=torch.long))
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
     feats, labels = [], []
     for _ in range(passes):

@@ -15,7 +15,6 @@ val 0.9477 -> 0.9586 with the mirror (per seed 0.967 / 0.941 / 0.967), phase 1 0
 import copy, json, sys, time
 from pathlib import Path
 import numpy as np, torch
-from torchvision.transforms import functional as TF
 from applied_mlx import vision
 from applied_mlx.data import fetch
 from applied_mlx.metrics import softmax
@@ -29,7 +28,7 @@ pre = vision.Preprocessing.for_backbone("efficientnet_lite0", crop=CROP)
 train = vision.read_image_folder(root / "train", pre.resize)
 val = vision.read_image_folder(root / "val", pre.resize, class_names=train.class_names)
 eval_tf, train_tf = pre.eval_transform(), pre.train_transform()
-flip_tf = lambda im: TF.hflip(eval_tf(im))
+flip_tf = pre.mirror_transform()
 model = vision.TransferNet("efficientnet_lite0", 2, pretrained=True)
 model.set_trainable("head")
 t0 = time.perf_counter()
@@ -41,9 +40,18 @@ H_vaf, _ = st(vision.ImageDataset(val, flip_tf))
 torch.manual_seed(0)
 H_aug, y_aug = st(vision.ImageDataset(train, train_tf), passes=2)
 print(f"stems in {time.perf_counter()-t0:.0f} s", flush=True)
-top = lambda m, H, part="top_embed": vision.extract_features(m, torch.utils.data.TensorDataset(H, torch.zeros(len(H), dtype=torch.long)), part=part, progress=False)[0]
+top = lambda m, H, part="top_embed": vision.extract_features(m, H, part=part, progress=False)[0]
 X_tr, X_trf, X_va, X_vaf = (top(model, H) for H in (H_tr, H_trf, H_va, H_vaf))
 out = {"threads": threads, "crop": CROP}
+
+
+def accuracies(logits, mirror_logits, y):
+    """Accuracy of the image alone, and of its probabilities averaged with its mirror image's."""
+    one = softmax(logits.numpy(), 1).argmax(1)
+    both = vision.flip_averaged_proba(logits, mirror_logits).argmax(1)
+    return float((one == y.numpy()).mean()), float((both == y.numpy()).mean())
+
+
 # 1) 4-fold CV on train, phase 1: plain vs flip-TTA
 rng = np.random.default_rng(0); folds = np.array_split(rng.permutation(len(y_tr)), 4)
 cv = {"plain": [], "tta": []}
@@ -52,10 +60,9 @@ for seed in (0, 1, 2):
         tr = np.setdiff1d(np.arange(len(y_tr)), f)
         vision.train_head(model, X_tr[tr], y_tr[tr], num_epochs=30, lr=1e-3, seed=seed, progress=False)
         with torch.no_grad():
-            lp, lf = model.head.eval()(X_tr[f]), model.head.eval()(X_trf[f])
-        p, pf = softmax(lp.numpy(), 1), softmax(lf.numpy(), 1)
-        cv["plain"].append(float((p.argmax(1) == y_tr[f].numpy()).mean()))
-        cv["tta"].append(float((((p + pf) / 2).argmax(1) == y_tr[f].numpy()).mean()))
+            one, both = accuracies(model.head.eval()(X_tr[f]), model.head.eval()(X_trf[f]), y_tr[f])
+        cv["plain"].append(one)
+        cv["tta"].append(both)
 out["cv_phase1"] = {k: float(np.mean(v)) for k, v in cv.items()}
 print("CV phase 1 on train:", out["cv_phase1"], flush=True)
 # 2) phase 1 + phase 2 on val, 3 seeds, views 1 and 2, plain vs TTA
@@ -65,14 +72,14 @@ for views in VIEWS:
     for seed in (0, 1, 2):
         vision.train_head(model, X_tr, y_tr, num_epochs=30, lr=1e-3, seed=seed, progress=False)
         with torch.no_grad():
-            p, pf = softmax(model.head.eval()(X_va).numpy(), 1), softmax(model.head.eval()(X_vaf).numpy(), 1)
-        res["p1"].append(float((p.argmax(1) == y_va.numpy()).mean())); res["p1_tta"].append(float((((p+pf)/2).argmax(1) == y_va.numpy()).mean()))
+            one, both = accuracies(model.head.eval()(X_va), model.head.eval()(X_vaf), y_va)
+        res["p1"].append(one); res["p1_tta"].append(both)
         tuned = copy.deepcopy(model)
         t1 = time.perf_counter()
         vision.fine_tune_last_block(tuned, Hb, yb, num_epochs=3, lr=2e-4, seed=seed, progress=False)
         res["sec"].append(time.perf_counter() - t1)
-        p, pf = (softmax(top(tuned, H, "top").numpy(), 1) for H in (H_va, H_vaf))
-        res["p2"].append(float((p.argmax(1) == y_va.numpy()).mean())); res["p2_tta"].append(float((((p+pf)/2).argmax(1) == y_va.numpy()).mean()))
+        one, both = accuracies(top(tuned, H_va, "top"), top(tuned, H_vaf, "top"), y_va)
+        res["p2"].append(one); res["p2_tta"].append(both)
         print(views, seed, {k: round(v[-1], 4) for k, v in res.items()}, flush=True)
     out[f"views{views}"] = {k: float(np.mean(v)) for k, v in res.items()} | {"per_seed": res}
     print(f"views={views}", {k: round(float(np.mean(v)), 4) for k, v in res.items()}, flush=True)

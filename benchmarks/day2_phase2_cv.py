@@ -28,7 +28,6 @@ import torch
 
 from applied_mlx import vision
 from applied_mlx.data import fetch
-from applied_mlx.metrics import softmax
 
 # name: (training views, epochs, learning rate of the block; the head's is 10x). "aug" is one augmented view
 # of each image, "aug2" a second one (drawn after the first), "mirror" the mirror image of the plain view.
@@ -59,9 +58,8 @@ Hm, _ = st(mirror_tf)
 torch.manual_seed(0)
 Ha2, _ = st(train_tf, passes=2)  # the first pass is the notebook's one augmented view (same seed, same draws)
 views = {"plain": H, "mirror": Hm, "aug": Ha2[:len(y)], "aug2": Ha2[len(y):]}
-dummy = lambda A: torch.utils.data.TensorDataset(A, torch.zeros(len(A)))
-X = vision.extract_features(model, dummy(H), part="top_embed", progress=False)[0]
-probs = lambda m, A: softmax(vision.extract_features(m, dummy(A), part="top", progress=False)[0].numpy(), axis=1)
+X = vision.extract_features(model, H, part="top_embed", progress=False)[0]
+logits = lambda m, A: vision.extract_features(m, A, part="top", progress=False)[0]
 folds = np.array_split(np.random.default_rng(0).permutation(len(y)), 4)
 res = {name: [] for name in names}
 seconds = {name: 0.0 for name in names}
@@ -79,7 +77,7 @@ for seed in (0, 1, 2):
             t0 = time.perf_counter()
             vision.fine_tune_last_block(tuned, Hb, yb, num_epochs=epochs, lr=lr, seed=seed, progress=False)
             seconds[name] += time.perf_counter() - t0
-            p = (probs(tuned, H[held]) + probs(tuned, Hm[held])) / 2
+            p = vision.flip_averaged_proba(logits(tuned, H[held]), logits(tuned, Hm[held]))
             res[name].append(float((p.argmax(1) == y[held].numpy()).mean()))
         print(seed, {k: round(v[-1], 4) for k, v in res.items()}, flush=True)
 

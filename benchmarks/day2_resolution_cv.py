@@ -40,8 +40,7 @@ torch.set_num_threads(2)
 root = fetch("hymenoptera")
 model = vision.TransferNet("efficientnet_lite0", 2, pretrained=True)
 model.set_trainable("head")
-dummy = lambda A: torch.utils.data.TensorDataset(A, torch.zeros(len(A)))
-probs = lambda m, A: softmax(vision.extract_features(m, dummy(A), part="top", progress=False)[0].numpy(), axis=1)
+logits = lambda m, A: vision.extract_features(m, A, part="top", progress=False)[0]
 res = {}
 for crop in crops:
     t0 = time.perf_counter()
@@ -53,7 +52,7 @@ for crop in crops:
     if phase2:
         torch.manual_seed(0)
         Ha, _ = st(pre.train_transform())
-    X, Xm = (vision.extract_features(model, dummy(A), part="top_embed", progress=False)[0] for A in (H, Hm))
+    X, Xm = (vision.extract_features(model, A, part="top_embed", progress=False)[0] for A in (H, Hm))
     extract_s = time.perf_counter() - t0
     folds = np.array_split(np.random.default_rng(0).permutation(len(y)), 4)
     one, flip, last, last_one = [], [], [], []
@@ -62,17 +61,17 @@ for crop in crops:
             rest = np.setdiff1d(np.arange(len(y)), held)
             vision.train_head(model, X[rest], y[rest], num_epochs=30, lr=1e-3, seed=seed, progress=False)
             with torch.no_grad():
-                p1, p2 = (softmax(model.head.eval()(A[held]).numpy(), axis=1) for A in (X, Xm))
+                l1, l2 = (model.head.eval()(A[held]) for A in (X, Xm))
             truth = y[held].numpy()
-            one.append(float((p1.argmax(1) == truth).mean()))
-            flip.append(float((((p1 + p2) / 2).argmax(1) == truth).mean()))
+            one.append(float((softmax(l1.numpy(), axis=1).argmax(1) == truth).mean()))
+            flip.append(float((vision.flip_averaged_proba(l1, l2).argmax(1) == truth).mean()))
             if phase2:
                 tuned = copy.deepcopy(model)
                 vision.fine_tune_last_block(tuned, torch.cat([H[rest], Ha[rest]]), torch.cat([y[rest], y[rest]]),
                                             num_epochs=3, lr=2e-4, seed=seed, progress=False)
-                q1, q2 = probs(tuned, H[held]), probs(tuned, Hm[held])
-                last_one.append(float((q1.argmax(1) == truth).mean()))
-                last.append(float((((q1 + q2) / 2).argmax(1) == truth).mean()))
+                l1, l2 = logits(tuned, H[held]), logits(tuned, Hm[held])
+                last_one.append(float((softmax(l1.numpy(), axis=1).argmax(1) == truth).mean()))
+                last.append(float((vision.flip_averaged_proba(l1, l2).argmax(1) == truth).mean()))
     res[str(crop)] = {"resize": pre.resize, "frozen one view": one, "frozen image + mirror": flip,
                       **({"phase 2 one view": last_one, "phase 2 image + mirror": last} if phase2 else {}),
                       "seconds": time.perf_counter() - t0, "extract_seconds": extract_s}

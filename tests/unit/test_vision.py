@@ -392,6 +392,17 @@ def test_stem_then_top_is_the_backbone(backbone):
         vision.Embedder(model, "middle")
 
 
+def test_extract_features_takes_a_tensor_of_cached_stems():
+    model = tiny_model().eval()
+    x = torch.randn(5, 3, 64, 64)
+    with torch.no_grad():
+        stems = vision.Embedder(model, "stem")(x)
+        logits, labels = vision.extract_features(model, stems, part="top", batch_size=2, progress=False)
+        assert torch.allclose(logits, model(x), atol=1e-5) and labels.tolist() == [0] * 5
+        features, _ = vision.extract_features(model, stems, part="top_embed", progress=False)
+        assert torch.allclose(features, model.embed(x), atol=1e-5)
+
+
 def test_fine_tune_last_block_changes_only_the_last_block_and_the_head():
     model = tiny_model(num_classes=2)
     data = vision.ImageDataset(vision.ImageSet(
