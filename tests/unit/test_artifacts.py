@@ -139,3 +139,135 @@ def test_artifact_dir(tmp_path, monkeypatch):
     assert A.artifact_dir("Day1_Recommendation") == tmp_path / "Day1_Recommendation/artifacts"
     monkeypatch.setenv(A.ARTIFACTS_VAR, str(tmp_path / "shared"))
     assert A.artifact_dir("Day1_Recommendation") == tmp_path / "shared/Day1_Recommendation"
+
+
+# ---------------------------------------------------------------- the component contract's one error path
+@pytest.mark.parametrize("name, content, message", [
+    ("config.json", b"[1, 2]", "holds list .* not a JSON object"),
+    ("config.json", b'{"schema_version": 1, "component": "tiny\xff\xfe"}', "not UTF-8 text"),
+    ("metrics.json", b"[0.1]", "holds list .* not a JSON object: the metrics is damaged"),
+])
+def test_damaged_json_is_an_artifact_error(tmp_path, name, content, message):
+    _, path = saved(tmp_path)
+    (path / name).write_bytes(content)
+    with pytest.raises(ArtifactError, match=message):
+        A.load_artifact(path)
+
+
+def test_declared_files_must_stay_inside_the_folder(tmp_path):
+    _, path = saved(tmp_path)
+    config = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps({**config, "files": ["../../etc/passwd"]}))
+    with pytest.raises(ArtifactError, match="must stay inside the artifact folder"):
+        A.load_artifact(path)
+    (path / "config.json").write_text(json.dumps({**config, "files": "kb.json"}))
+    with pytest.raises(ArtifactError, match="must be a list of file names"):
+        A.load_artifact(path)
+    with pytest.raises(ValueError, match="must stay inside"):
+        A.save_artifact(tmp_path / "x", component="tiny", config={}, model=TinyNet(), files={"../x.txt": "no"})
+
+
+def test_a_truncated_weights_file_is_caught_from_its_header(tmp_path):
+    _, path = saved(tmp_path)
+    data = (path / "model.safetensors").read_bytes()
+    (path / "model.safetensors").write_bytes(data[:-12])
+    art = A.load_artifact(path)
+    with pytest.raises(ArtifactError, match="is truncated: tensor"):
+        art.weights_header()
+    with pytest.raises(ArtifactError, match="is truncated"):
+        art.load_into(TinyNet())
+
+
+def test_load_module_checks_shapes_on_the_meta_device_before_allocating(tmp_path):
+    _, path = saved(tmp_path)
+    art = A.load_artifact(path)
+    devices = []
+
+    def build(hidden):
+        def make():
+            model = TinyNet(hidden=hidden)
+            devices.append(next(model.parameters()).device.type)
+            return model
+        return make
+
+    with pytest.raises(ArtifactError, match=r"body\.0\.weight: saved \(5, 3\), model \(20000000, 3\)"):
+        art.load_module(build(20_000_000))  # 240 MB of float32 if it were allocated
+    assert devices == ["meta"]  # never built for real
+    model = art.load_module(build(5))
+    assert devices[-1] == "cpu" and model.body[0].weight.shape == (5, 3)
+
+
+def test_pickle_files_are_refused_in_a_pretrained_folder(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    assert A.check_no_pickles(folder) == folder
+    (folder / "pytorch_model.bin").write_bytes(b"\x80\x04not really")
+    with pytest.raises(ArtifactError, match="pytorch_model.bin: pickle-based files can run code"):
+        A.check_no_pickles(folder)
+
+
+def test_config_from_checks_every_field():
+    from dataclasses import dataclass
+
+    @dataclass
+    class Args:
+        n_items: int
+        dim: int = 8
+        dropout: float = 0.5
+        sizes: tuple[int, ...] = (1, 2)
+        name: str | None = None
+
+        def __post_init__(self):
+            A.positive("dim", self.dim)
+
+    where = "config.json field 'ranker'"
+    args = A.config_from(Args, {"n_items": 3, "dropout": 1, "sizes": [4, 5]}, where)
+    assert args == Args(3, 8, 1.0, (4, 5), None) and isinstance(args.dropout, float)
+    assert A.as_dict(args) == {"n_items": 3, "dim": 8, "dropout": 1.0, "sizes": [4, 5], "name": None}
+    for data, message in [([1], "must be a JSON object"),
+                          ({}, "lacks the field 'n_items'"),
+                          ({"n_items": 3, "bogus": 1}, "unknown field"),
+                          ({"n_items": "3"}, r"ranker'.n_items must be a whole number"),
+                          ({"n_items": True}, "must be a whole number"),
+                          ({"n_items": 3, "sizes": [1, "x"]}, r"sizes\[1\] must be a whole number"),
+                          ({"n_items": 3, "dim": 0}, "dim must be > 0")]:
+        with pytest.raises(ArtifactError, match=message):
+            A.config_from(Args, data, where)
+
+
+def test_load_component_turns_any_fault_into_an_artifact_error(tmp_path):
+    _, path = saved(tmp_path)
+
+    def build(art):
+        return art.config["no such key"]
+
+    with pytest.raises(ArtifactError, match=r"the tiny component could not be read \(KeyError: 'no such key'\)"):
+        A.load_component(path, "tiny", build)
+    art = A.load_artifact(path)
+    with pytest.raises(ArtifactError, match="lacks the field 'model.depth'"):
+        art.field("model.depth", int)
+    with pytest.raises(ArtifactError, match="'model.class' must be int"):
+        art.field("model.class", int)
+    assert art.field("model.kwargs.hidden", int) == 5
+    (path / "t.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ArtifactError, match="lacks the column"):
+        art.read_csv("t.csv", columns=["title"])
+    (path / "e.csv").write_text("")
+    with pytest.raises(ArtifactError, match="EmptyDataError"):
+        art.read_csv("e.csv")
+
+
+def test_named_pretrained_subfolders(tmp_path):
+    from transformers import AutoModelForSequenceClassification, DistilBertConfig
+
+    config = DistilBertConfig(vocab_size=50, dim=16, n_layers=1, n_heads=2, hidden_dim=32, num_labels=2,
+                              max_position_embeddings=32)
+    one, two = (AutoModelForSequenceClassification.from_config(config) for _ in range(2))
+    path = A.save_artifact(tmp_path / "two", component="tiny", config={}, pretrained={"intent": one, "qa": two})
+    art = A.load_artifact(path)
+    assert art.config["weights"] == ["intent/", "qa/"]
+    assert art.from_pretrained(AutoModelForSequenceClassification, "qa").config.dim == 16
+    (path / "qa" / "pytorch_model.bin").write_bytes(b"")
+    with pytest.raises(ArtifactError, match="pickle-based"):
+        art.from_pretrained(AutoModelForSequenceClassification, "qa")
