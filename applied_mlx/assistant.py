@@ -308,7 +308,7 @@ def trim_padding(tensors: dict, batch_size: int, shuffle: bool = False, seed: in
     """Batches of ``tensors`` (token columns + targets), each cut to its longest row. In order without
     ``shuffle``; with it, the sentiment day's ``LengthBucketSampler``: random batches of similar
     lengths (little padding left to compute), a new order every epoch, repeatable from ``seed``."""
-    from .sentiment import LengthBucketSampler
+    from .training import LengthBucketSampler
     from .training import TensorBatches, tensor_loader
 
     if not shuffle:
@@ -404,7 +404,7 @@ def load_intent_model(path):
 def _optimizer(model, lr: float, head_lr: float | None, steps: int, warmup: float | None):
     """AdamW with the head (the parameters outside the base encoder) at ``head_lr``, and a warm-up +
     linear decay over ``steps`` batches (None: a constant rate)."""
-    from .sentiment import linear_warmup_scheduler
+    from .training import linear_warmup_scheduler
 
     prefix = model.base_model_prefix + "."
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]

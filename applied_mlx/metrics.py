@@ -256,3 +256,10 @@ def expected_calibration_error(y_true, y_prob, n_bins: int = 15) -> float:
     table = reliability_table(y_true, y_prob, n_bins)
     weights = table["count"] / table["count"].sum()
     return float((weights * (table["accuracy"] - table["confidence"]).abs()).sum())
+
+
+def mean_and_spread(values: Sequence[float]) -> dict:
+    """Mean, standard deviation (n - 1), min and max of per-seed results, and the values themselves."""
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+            "min": float(v.min()), "max": float(v.max()), "values": [float(x) for x in v]}

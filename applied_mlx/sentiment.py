@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
+
+from .training import LengthBucketSampler, linear_warmup_scheduler  # noqa: F401  (re-exported for the lesson)
 
 COMPONENT = "sentiment"
 LABEL_NAMES = ("negative", "positive")
@@ -234,43 +235,6 @@ def length_bucketed_batches(lengths: Sequence[int], batch_size: int) -> list[np.
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-class LengthBucketSampler(Sampler):
-    """Training batches of similar lengths, still shuffled: a batch sampler for ``DataLoader``.
-
-    Each epoch shuffles the indices, cuts them into pools of ``batch_size * pool_batches``, sorts
-    each pool by length, cuts it into batches and shuffles the order of all the batches. Padding
-    shrinks to a few tokens per batch while each batch still mixes the data set at random.
-    seed: makes the sequence of epochs repeatable (epoch e uses seed + e).
-    """
-
-    def __init__(self, lengths: Sequence[int], batch_size: int, pool_batches: int = 50, seed: int = 0,
-                 drop_last: bool = False):
-        if batch_size < 1 or pool_batches < 1:
-            raise ValueError("batch_size and pool_batches must be >= 1")
-        self.lengths = np.asarray(lengths)
-        self.batch_size, self.pool_batches, self.seed, self.drop_last = batch_size, pool_batches, seed, drop_last
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        n = len(self.lengths)
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
-
-    def __iter__(self):
-        rng = np.random.default_rng(self.seed + self.epoch)
-        self.epoch += 1
-        indices = rng.permutation(len(self.lengths))
-        pool = self.batch_size * self.pool_batches
-        batches = []
-        for start in range(0, len(indices), pool):
-            chunk = indices[start:start + pool]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
-        if self.drop_last:
-            batches = [b for b in batches if len(b) == self.batch_size]
-        for i in rng.permutation(len(batches)):
-            yield batches[i].tolist()
-
-
 def text_loader(texts: Sequence[str], labels: Sequence[int] | None, tokenizer, *, max_length: int = 128,
                 batch_size: int = 32, shuffle: bool = False, seed: int = 0) -> DataLoader:
     """A ``DataLoader`` of dynamically padded dict batches.
@@ -313,21 +277,6 @@ def predict_logits(model: nn.Module, tokenizer, texts: Sequence[str], *, max_len
 
 
 # Training helpers --------------------------------------------------------------------------
-
-def linear_warmup_scheduler(optimizer, num_training_steps: int, warmup_ratio: float = 0.1):
-    """Linear warm-up over ``warmup_ratio`` of the steps, then linear decay to 0 (BERT's schedule).
-
-    Step it every batch (``fit(..., scheduler_interval="batch")``).
-    """
-    warmup = int(round(warmup_ratio * num_training_steps))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / max(1, warmup)
-        return max(0.0, (num_training_steps - step) / max(1, num_training_steps - warmup))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
 
 def tfidf_baseline(train_texts: Sequence[str], train_labels: Sequence[int], C: float = 4.0):
     """A fitted scikit-learn pipeline: TF-IDF of words and word pairs, then logistic regression.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -345,3 +345,55 @@ def fit(
     return FitResult(history=history, monitor=monitor, best_epoch=best_epoch,
                      best_score=None if best_score is None else float(best_score),
                      stopped_early=stopped, seconds=time.perf_counter() - start)
+
+
+class LengthBucketSampler(torch.utils.data.Sampler):
+    """Training batches of similar lengths, still shuffled: a batch sampler for ``DataLoader``.
+
+    Each epoch shuffles the indices, cuts them into pools of ``batch_size * pool_batches``, sorts
+    each pool by length, cuts it into batches and shuffles the order of all the batches. Padding
+    shrinks to a few tokens per batch while each batch still mixes the data set at random.
+    seed: makes the sequence of epochs repeatable (epoch e uses seed + e).
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, pool_batches: int = 50, seed: int = 0,
+                 drop_last: bool = False):
+        if batch_size < 1 or pool_batches < 1:
+            raise ValueError("batch_size and pool_batches must be >= 1")
+        self.lengths = np.asarray(lengths)
+        self.batch_size, self.pool_batches, self.seed, self.drop_last = batch_size, pool_batches, seed, drop_last
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        n = len(self.lengths)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self):
+        rng = np.random.default_rng(self.seed + self.epoch)
+        self.epoch += 1
+        indices = rng.permutation(len(self.lengths))
+        pool = self.batch_size * self.pool_batches
+        batches = []
+        for start in range(0, len(indices), pool):
+            chunk = indices[start:start + pool]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        if self.drop_last:
+            batches = [b for b in batches if len(b) == self.batch_size]
+        for i in rng.permutation(len(batches)):
+            yield batches[i].tolist()
+
+
+def linear_warmup_scheduler(optimizer, num_training_steps: int, warmup_ratio: float = 0.1):
+    """Linear warm-up over ``warmup_ratio`` of the steps, then linear decay to 0 (BERT's schedule).
+
+    Step it every batch (``fit(..., scheduler_interval="batch")``).
+    """
+    warmup = int(round(warmup_ratio * num_training_steps))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (num_training_steps - step) / max(1, num_training_steps - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

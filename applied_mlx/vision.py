@@ -29,6 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .metrics import mean_and_spread  # noqa: F401  (the notebook reports seeds with it)
+
 COMPONENT = "image_classifier"
 BACKBONES = ("resnet18", "efficientnet_lite0")
 DEFAULT_BACKBONE = "resnet18"
@@ -598,13 +600,6 @@ def predict_proba(model: TransferNet, dataset, batch_size: int = 64, device=None
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
     logits, labels = predict(model, loader, device=device, progress=progress, return_targets=True)
     return softmax(logits.numpy(), axis=1), labels.numpy()
-
-
-def mean_and_spread(values: Sequence[float]) -> dict:
-    """Mean, standard deviation (n - 1), min and max of per-seed results, and the values themselves."""
-    v = np.asarray(values, dtype=float)
-    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
-            "min": float(v.min()), "max": float(v.max()), "values": [float(x) for x in v]}
 
 
 def flip_averaged_proba(logits, flipped_logits) -> np.ndarray:
