@@ -4,7 +4,7 @@ One switch, ``APPLIED_MLX_PROFILE``, sizes every notebook:
 
 - ``smoke``: tiny generated data and tiny random models, seconds per notebook (CI).
 - ``quick``: the real data (or a stated subset) and real pretrained weights, minutes on a CPU.
-- ``full``: the reference protocol of shared/REFERENCES.md, for a GPU.
+- ``full``: the reference protocol of docs/REFERENCES.md, for a GPU.
 
 Without the variable the profile is ``full`` when CUDA is available and ``quick`` otherwise.
 """
