@@ -210,7 +210,7 @@ def test_files_placed_in_the_cache_by_hand_are_verified(roots, entry):
     assert (data.fetch("toy") / "sub/b.txt").read_bytes() == b"beta"
     entry(name="toy2", path="toy2.csv")
     (cache / "toy2.csv").write_bytes(b"not the data")
-    with pytest.raises(DataError, match="the cache file .* has sha256"):
+    with pytest.raises(DataError, match="[Tt]he cache file .* has sha256"), pytest.warns(UserWarning, match="moved to"):
         data.fetch("toy2")
 
 
@@ -223,6 +223,113 @@ def test_archive_download_is_extracted_and_the_archive_dropped(server, roots, en
     path = data.fetch("toy", progress=False)
     assert path == cache / "datasets/toy" and (path / "a.txt").read_bytes() == b"alpha"
     assert sorted(p.name for p in (cache / "datasets").iterdir()) == ["toy"]
+
+
+def toy_archive_entry(entry, server, **kw):
+    """The toy zip as a downloadable archive entry, extracted to ``datasets/toy`` in the cache."""
+    return entry(url=server + "/toy.zip", archive="datasets/toy.zip", path="datasets/toy", members=("a.txt",),
+                 checksum=sha256(ARCHIVE), size=len(ARCHIVE), **kw)
+
+
+TAMPERINGS = {
+    "changed: sub/b.txt": lambda root: (root / "sub/b.txt").write_bytes(b"BETA"),
+    "missing: sub/b.txt": lambda root: (root / "sub/b.txt").unlink(),
+    "not from the archive: sub/extra.txt": lambda root: (root / "sub/extra.txt").write_bytes(b"?"),
+}
+
+
+@pytest.mark.parametrize("what", TAMPERINGS)
+def test_a_tampered_extracted_file_is_caught_and_fetched_again(server, roots, entry, what):
+    toy_archive_entry(entry, server)
+    path = data.fetch("toy", progress=False)
+    TAMPERINGS[what](path)
+    with pytest.warns(UserWarning, match=f"{what}.*it was removed"):
+        assert data.fetch("toy", progress=False) == path
+    assert (path / "sub/b.txt").read_bytes() == b"beta" and not (path / "sub/extra.txt").exists()
+    assert Handler.hits == ["/toy.zip", "/toy.zip"]
+    assert data.fetch("toy", progress=False) == path and len(Handler.hits) == 2  # the fresh copy verifies
+
+
+def test_a_tampered_extracted_file_offline_is_named_and_never_used(server, roots, entry, monkeypatch):
+    toy_archive_entry(entry, server)
+    path = data.fetch("toy", progress=False)
+    (path / "sub/b.txt").write_bytes(b"BETA")
+    monkeypatch.setenv(data.OFFLINE_VAR, "1")
+    with pytest.raises(DataError) as info, pytest.warns(UserWarning):
+        data.fetch("toy", progress=False)
+    message = str(info.value)
+    assert "changed: sub/b.txt" in message and "it was removed" in message
+    assert server + "/toy.zip" in message and "APPLIED_MLX_CACHE" in message
+    assert not path.exists() and Handler.hits == ["/toy.zip"]
+
+
+def test_an_extracted_folder_without_a_record_is_not_trusted(server, roots, entry):
+    cache, _ = roots
+    toy_archive_entry(entry, server)
+    (cache / "datasets/toy").mkdir(parents=True)  # a folder placed by hand: nothing vouches for its files
+    (cache / "datasets/toy/a.txt").write_bytes(b"made up")
+    with pytest.warns(UserWarning, match="no record of a verified extraction"):
+        path = data.fetch("toy", progress=False)
+    assert (path / "a.txt").read_bytes() == b"alpha" and Handler.hits == ["/toy.zip"]
+
+
+def test_a_registered_tree_digest_vouches_for_a_cache_folder(roots, entry):
+    cache, _ = roots
+    (cache / "toy").mkdir(parents=True)
+    (cache / "toy/a.txt").write_bytes(b"alpha")
+    entry(archive="toy.zip", path="toy", checksum=None, tree_sha256=data.tree_digest(cache / "toy"))
+    assert data.fetch("toy") == cache / "toy"  # no record needed: the registry's digest checks every file
+    (cache / "toy/a.txt").write_bytes(b"alphA")
+    with pytest.raises(DataError, match="tree digest.*it was removed"), pytest.warns(UserWarning):
+        data.fetch("toy")
+
+
+def test_a_corrupt_cached_archive_is_set_aside_and_downloaded_again(server, roots, entry):
+    cache, _ = roots
+    toy_archive_entry(entry, server)
+    (cache / "datasets").mkdir(parents=True)
+    (cache / "datasets/toy.zip").write_bytes(ARCHIVE[:-10] + b"0123456789")
+    with pytest.warns(UserWarning, match=r"The cache archive .*toy\.zip has sha256 .*moved to .*toy\.zip\.corrupt"):
+        path = data.fetch("toy", progress=False)
+    assert (path / "a.txt").read_bytes() == b"alpha" and Handler.hits == ["/toy.zip"]
+    assert sorted(p.name for p in (cache / "datasets").iterdir()) == ["toy", "toy.zip.corrupt"]
+
+
+def test_a_corrupt_cached_archive_offline_says_what_was_removed(server, roots, entry, monkeypatch):
+    cache, _ = roots
+    toy_archive_entry(entry, server)
+    (cache / "datasets").mkdir(parents=True)
+    (cache / "datasets/toy.zip").write_bytes(b"garbage")
+    monkeypatch.setenv(data.OFFLINE_VAR, "1")
+    with pytest.raises(DataError) as info, pytest.warns(UserWarning):
+        data.fetch("toy", progress=False)
+    message = str(info.value)
+    assert str(cache / "datasets/toy.zip") in message and "has sha256" in message and "moved to" in message
+    assert server + "/toy.zip" in message and "APPLIED_MLX_CACHE" in message
+    assert not (cache / "datasets/toy.zip").exists()  # so the next fetch online downloads it
+    monkeypatch.delenv(data.OFFLINE_VAR)
+    assert (data.fetch("toy", progress=False) / "a.txt").read_bytes() == b"alpha"
+
+
+def test_a_cached_archive_that_cannot_be_opened_is_downloaded_again(server, roots, entry, tmp_path):
+    cache, _ = roots
+    (tmp_path / "good.zip").write_bytes(ARCHIVE)
+    good = data.tree_digest(data.safe_extract(tmp_path / "good.zip", tmp_path / "good") / "toy")
+    entry(url=server + "/toy.zip", archive="datasets/toy.zip", path="datasets/toy", checksum=None, tree_sha256=good)
+    (cache / "datasets").mkdir(parents=True)
+    (cache / "datasets/toy.zip").write_bytes(ARCHIVE[: len(ARCHIVE) // 2])  # no checksum to catch it: unopenable
+    with pytest.warns(UserWarning, match="neither a zip nor a tar|damaged"):
+        path = data.fetch("toy", progress=False)
+    assert (path / "sub/b.txt").read_bytes() == b"beta" and Handler.hits == ["/toy.zip"]
+
+
+def test_a_downloaded_archive_that_fails_its_tree_digest_leaves_nothing(server, roots, entry):
+    cache, _ = roots
+    entry(url=server + "/toy.zip", archive="datasets/toy.zip", path="datasets/toy", checksum=None,
+          tree_sha256="0" * 64)
+    with pytest.raises(DataError, match="tree digest.*was deleted"):
+        data.fetch("toy", progress=False)
+    assert list((cache / "datasets").iterdir()) == []
 
 
 def test_tree_digest_detects_changed_files(roots, entry, monkeypatch, tmp_path):
