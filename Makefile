@@ -1,29 +1,67 @@
-# make test         unit + notebooks (smoke profile) + app tiers: what CI runs; installs nothing
-# make integration  the quick profile on real data (needs APPLIED_MLX_MIRROR, TORCH_HOME offline)
 # make demo         run the day notebooks into runs/ (profile auto), then start the Day 6 app
+# make test         lint + unit + notebooks (smoke profile) + app tiers: what CI runs
+# make lint         ruff check .
+# make integration  the quick profile on real data (needs APPLIED_MLX_MIRROR, TORCH_HOME offline)
+# make full         every day notebook in the full profile (a GPU), each writing its metrics.json, then the table
 # make bench        the benchmarks (speed is measured there, never in tests)
-PYTHON ?= python
+#
+# On first use each target creates the virtual environment .venv and installs requirements-dev.txt and the
+# package into it (again when a requirements file or pyproject.toml changes): nothing to install by hand.
+# PYTHON=... (what CI sets after making its own environment), or another activated virtual environment,
+# is used as it is and nothing is installed into it.
+VENV := .venv
+BASE_PYTHON ?= python3
+
+ifeq ($(origin PYTHON),undefined)
+  ifneq ($(VIRTUAL_ENV),)
+    ifneq ($(abspath $(VIRTUAL_ENV)),$(abspath $(VENV)))
+      PYTHON := python
+    endif
+  endif
+endif
+ifeq ($(origin PYTHON),undefined)
+  PYTHON := $(VENV)/bin/python
+  SETUP := $(VENV)/.installed
+endif
 PYTEST = $(PYTHON) -m pytest
 
-.PHONY: test unit notebooks app integration demo bench
+# uv installs the same requirements several times faster where it is on the PATH; pip otherwise
+# (pip also honours a machine's pip configuration: local wheels, index mirrors, caps).
+UV := $(shell command -v uv 2>/dev/null)
+INSTALL := $(if $(UV),$(UV) pip install --python $(VENV)/bin/python,$(VENV)/bin/python -m pip install)
 
-test:
+.PHONY: test lint unit notebooks app integration demo full bench
+
+test: lint $(SETUP)
 	$(PYTEST) tests/unit tests/notebooks tests/app
 
-unit:
+lint: $(SETUP)
+	$(PYTHON) -m ruff check .
+
+unit: $(SETUP)
 	$(PYTEST) tests/unit
 
-notebooks:
+notebooks: $(SETUP)
 	$(PYTEST) tests/notebooks
 
-app:
+app: $(SETUP)
 	$(PYTEST) tests/app
 
-integration:
+integration: $(SETUP)
 	$(PYTEST) -m integration tests/integration
 
-demo:
+demo: $(SETUP)
 	$(PYTHON) tools/run_notebooks.py --app
 
-bench:
+full: $(SETUP)
+	APPLIED_MLX_PROFILE=full $(PYTHON) tools/run_notebooks.py
+	$(PYTHON) tools/results_table.py
+
+bench: $(SETUP)
 	for f in benchmarks/bench_*.py; do $(PYTHON) $$f || exit 1; done
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	@echo "Setting up $(VENV): the requirements and the package, with $(if $(UV),uv,pip) (first run: a few GB, minutes)"
+	test -x $(VENV)/bin/python || $(BASE_PYTHON) -m venv $(VENV)
+	$(INSTALL) -r requirements-dev.txt -e .
+	touch $@

@@ -1,6 +1,6 @@
 """Day 4, time-series forecasting: the ETTh1 benchmark protocol, sliding windows, baselines, an LSTM.
 
-The protocol (shared/REFERENCES.md, as in the Informer, DLinear and PatchTST code):
+The protocol (docs/REFERENCES.md, as in the Informer, DLinear and PatchTST code):
 
 - ETTh1's first 20 months, split 12/4/4: train rows ``[0, 8640)``, validation ``[8640 - L, 11520)``,
   test ``[11520 - L, 14400)``, where ``L`` is the look-back: a validation or test window may *look

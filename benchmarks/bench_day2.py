@@ -12,19 +12,16 @@ on a shared CPU, noisy: compare backbones within one run.
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from applied_mlx import vision  # noqa: E402
-from applied_mlx.env import median_seconds  # noqa: E402
-
+from applied_mlx import vision
+from applied_mlx.env import median_seconds
 
 # (backbone, crop): each backbone at its weights' 224 pixels, and the stand-in also at the 320 pixels
 # that the Day 2 notebook chose for it by cross-validation on the training images
@@ -45,9 +42,9 @@ def main(batch: int = 32, repeats: int = 5):
                                          vision.Preprocessing.for_backbone(backbone, crop=crop))
             for flip in (False, True):  # one view, then the image averaged with its mirror (test_time_flip)
                 clf = vision.ImageClassifier.load(art, device=device, batch_size=batch, test_time_flip=flip)
-                single = median_seconds(lambda: clf.predict(path), repeats)
-                many = median_seconds(lambda: clf.predict([photo] * batch), max(2, repeats // 2))
-                explain = median_seconds(lambda: clf.explain(photo), repeats)
+                single = median_seconds(partial(clf.predict, path), repeats)
+                many = median_seconds(partial(clf.predict, [photo] * batch), max(2, repeats // 2))
+                explain = median_seconds(partial(clf.explain, photo), repeats)
                 views = "image + mirror" if flip else "one view"
                 print(f"{backbone:<18} {crop:>4} px {views:<14} one image from a file {single * 1000:7.1f} ms | "
                       f"batch of {batch}: {batch / many:6.1f} images/s | explain {explain * 1000:7.1f} ms")

@@ -42,13 +42,16 @@ def main() -> None:
     q = "how many variables does the transformer temperature data have"
     print(f"retrieval only (TF-IDF, {len(assistant.knowledge_base)} passages): "
           f"{median_ms(lambda: assistant.retriever.search(q, assistant.top_k)):.2f} ms")
-    print(f"retrieval + QA over top-{assistant.top_k} passages: {median_ms(lambda: assistant.answer(q)):.1f} ms per question")
+    print(f"retrieval + QA over top-{assistant.top_k} passages: "
+          f"{median_ms(lambda: assistant.answer(q)):.1f} ms per question")
     context = A.KNOWLEDGE_BASE[4]["text"]
-    print(f"QA on one given short context: {median_ms(lambda: assistant.answer(q, context=context)):.1f} ms per question")
+    print(f"QA on one given short context: "
+          f"{median_ms(lambda: assistant.answer(q, context=context)):.1f} ms per question")
     long_context = " ".join(p["text"] for p in A.KNOWLEDGE_BASE) * 4
     print(f"QA on a {len(long_context.split())}-word context (strided windows): "
           f"{median_ms(lambda: assistant.answer(q, context=long_context), 3):.1f} ms per question")
-    print(f"intent classification, one message: {median_ms(lambda: assistant.classify(['recommend me a movie'])):.1f} ms")
+    one_intent = median_ms(lambda: assistant.classify(["recommend me a movie"]))
+    print(f"intent classification, one message: {one_intent:.1f} ms")
     print(f"full reply to a question: {median_ms(lambda: assistant.reply(q)):.1f} ms")
 
 

@@ -22,10 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from applied_mlx import sentiment as S  # noqa: E402
-from applied_mlx.artifacts import artifact_dir  # noqa: E402
+from applied_mlx import sentiment as S
+from applied_mlx.artifacts import artifact_dir
 
 
 def dev_set():

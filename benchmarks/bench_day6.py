@@ -22,10 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from applied_mlx import app  # noqa: E402
+from applied_mlx import app
 
 CHAT_MIX = tuple(app.EXAMPLE_MESSAGES.values())
 
@@ -77,7 +74,8 @@ def bench_load(components: app.Components, n: int, deadline: float) -> int:
           f"{len(latencies) / wall:.1f} requests/s")
     if latencies:
         ms = [1000 * s for s in latencies]
-        print(f"  latency p50 {app.percentile(ms, 50):.0f} ms, p95 {app.percentile(ms, 95):.0f} ms, max {max(ms):.0f} ms")
+        print(f"  latency p50 {app.percentile(ms, 50):.0f} ms, p95 {app.percentile(ms, 95):.0f} ms, "
+              f"max {max(ms):.0f} ms")
     for e in errors[:5]:
         print("  error:", e)
     return len(errors) + len(pending)

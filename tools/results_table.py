@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -76,12 +76,14 @@ def day3(m: dict, c: dict) -> str:
     text = f"{pct(intent['in_scope_accuracy'])} / {pct(intent['oos_recall'])}"
     base = intent.get("baseline_tfidf_logreg")
     if base:
-        verdict = "beats it" if beats(intent["in_scope_accuracy"], base["in_scope_accuracy"]) else "does **not** beat it"
+        wins = beats(intent["in_scope_accuracy"], base["in_scope_accuracy"])
+        verdict = "beats it" if wins else "does **not** beat it"
         text += (f" (TF-IDF + LR on the same subset {pct(base['in_scope_accuracy'])} / {pct(base['oos_recall'])}: "
                  f"the model {verdict} on in-scope accuracy)")
     text += f"; {qa['exact_match']:.1f} / {qa['f1']:.1f} ({qa['eval_questions']} questions)"
-    trained = ([f"intents trained on {intent['train_sentences']:,} sentences"] if "train_sentences" in intent else []) + (
-        [f"QA fine-tuned on {qa['train_questions']:,} questions from other articles"] if "train_questions" in qa else [])
+    trained = [f"intents trained on {intent['train_sentences']:,} sentences"] if "train_sentences" in intent else []
+    if "train_questions" in qa:
+        trained.append(f"QA fine-tuned on {qa['train_questions']:,} questions from other articles")
     return text + (f"; {', '.join(trained)}" if trained else "")
 
 
@@ -134,7 +136,8 @@ def day6(m: dict, c: dict) -> str:
     for flow, ms in latency.items():
         groups.setdefault(flow.split()[0].rstrip(":"), []).append(ms)
     if groups:
-        spans = [f"{g} {min(v):.0f} ms" if len(v) == 1 else f"{g} {min(v):.0f}-{max(v):.0f} ms" for g, v in groups.items()]
+        spans = [f"{g} {min(v):.0f} ms" if len(v) == 1 else f"{g} {min(v):.0f}-{max(v):.0f} ms"
+                 for g, v in groups.items()]
         text += "; median latency per flow: " + ", ".join(spans)
     return text
 
@@ -175,7 +178,7 @@ ROWS = (
     Row("Day5_Sentiment", "5", "dev accuracy, SST-2 (872)", "DistilBERT 0.913; BERT-Small 0.897 / BERT-Mini 0.859",
         "CPU, 20k-sentence subset, 2 epochs", day5),
     Row("Day6_Multimodal", "6", "routing accuracy of the chat (25 hand-labelled messages); end-to-end latency per flow",
-        "none published for an integrated demo (shared/REFERENCES.md)", "the five components above, one thread, CPU",
+        "none published for an integrated demo (docs/REFERENCES.md)", "the five components above, one thread, CPU",
         day6),
 )
 
@@ -197,7 +200,8 @@ def row_text(row: Row, root: Path | None) -> str:
         return f"| {row.number} | {row.metric} | not run yet | {row.reference} | |"
     profile = metrics.get("profile") or config.get("profile") or "?"
     standin = stand_in(metrics, config)
-    model = f"{profile}, " + (f"**{standin} stand-in** (the default weights are not available offline), " if standin else "") + row.model
+    standin_text = f"**{standin} stand-in** (the default weights are not available offline), " if standin else ""
+    model = f"{profile}, {standin_text}{row.model}"
     return f"| {row.number} | {row.metric} | {row.ours(metrics, config)} | {row.reference} | {model} |"
 
 

@@ -11,8 +11,8 @@ The profile comes from APPLIED_MLX_PROFILE (default: full with CUDA, quick witho
 from __future__ import annotations
 
 import argparse
-import os
 import datetime as dt
+import os
 import re
 import subprocess
 import sys

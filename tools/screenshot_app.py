@@ -83,7 +83,6 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "Day6_Multimodal")
     parser.add_argument("--message", default=CHAT_MESSAGE)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
     from applied_mlx.app import build_demo, load_components
 
     demo = build_demo(load_components())

@@ -6,7 +6,6 @@ item-item cosine CF), and the saved component giving the same answers after a re
 import os
 
 import numpy as np
-
 import pytest
 
 from applied_mlx import recsys

@@ -53,7 +53,7 @@ def test_mean_validation_accuracy_reaches_the_target(run):
 
 def test_the_choices_made_on_the_training_images_are_the_components(run):
     # Resolution and test-time flipping were chosen by cross-validation on the training images
-    # (benchmarks/day2_resolution_cv.py, too slow for the notebook); the artifact must carry them, and
+    # (studies/day2/resolution_cv.py, too slow for the notebook); the artifact must carry them, and
     # the notebook's own cross-validation of the frozen phase must have run and scored a working model.
     _, folder, m = run
     config = json.loads((folder / "config.json").read_text())

@@ -74,7 +74,8 @@ def test_quick_intent_classifier_rejects_out_of_scope(cfg):
     from sklearn.linear_model import LogisticRegression
 
     vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit([t for t, _ in train])
-    clf = LogisticRegression(max_iter=2000, C=10).fit(vec.transform([t for t, _ in train]), [to_id[y] for _, y in train])
+    clf = LogisticRegression(max_iter=2000, C=10).fit(vec.transform([t for t, _ in train]),
+                                                      [to_id[y] for _, y in train])
     baseline = float(np.mean(clf.predict(vec.transform([t for t, y in splits["test"] if y != A.OOS])) ==
                              np.array([to_id[y] for _, y in splits["test"] if y != A.OOS])))
     print(f"TF-IDF + logreg in-scope accuracy (no threshold): {baseline:.4f}")
@@ -95,8 +96,9 @@ def test_quick_qa_model_extracts_answers(cfg):
     untrained = A.squad_em_f1([p["text"] for p in A.extract_answers(
         model, tok, [r["question"] for r in held_out], [r["context"] for r in held_out], cfg["qa_max_length"],
         cfg["qa_stride"])], [r["answers"] for r in held_out])
-    A.train_qa_model(model, tok, train, max_length=cfg["qa_max_length"], stride=cfg["qa_stride"], epochs=cfg["qa_epochs"],
-                     lr=cfg["qa_lr"], warmup=cfg["warmup"], device="cpu", seed=SEED, progress=False)
+    A.train_qa_model(model, tok, train, max_length=cfg["qa_max_length"], stride=cfg["qa_stride"],
+                     epochs=cfg["qa_epochs"], lr=cfg["qa_lr"], warmup=cfg["warmup"], device="cpu", seed=SEED,
+                     progress=False)
     preds = A.extract_answers(model, tok, [r["question"] for r in held_out], [r["context"] for r in held_out],
                               cfg["qa_max_length"], cfg["qa_stride"])
     scores = A.squad_em_f1([p["text"] for p in preds], [r["answers"] for r in held_out])

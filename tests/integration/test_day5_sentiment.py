@@ -1,7 +1,7 @@
 """Day 5 on the real SST-2 and the real pretrained encoder: the notebook in the quick profile.
 
 Runs the notebook top to bottom (APPLIED_MLX_PROFILE=quick, its artifact in a temporary folder), then
-checks the metrics it wrote against shared/REFERENCES.md and reloads the component it saved.
+checks the metrics it wrote against docs/REFERENCES.md and reloads the component it saved.
 Needs APPLIED_MLX_MIRROR (SST-2 and sentence-transformers/all-MiniLM-L6-v2); about 10-15 minutes on 2 CPU cores.
 """
 
@@ -16,7 +16,7 @@ from applied_mlx.data import MIRROR_VAR
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "Day5_Sentiment" / "sentiment.ipynb"
-BERT_MINI_SST2 = 0.859  # REFERENCES.md: BERT-Mini (11M parameters); ours is 22.7M, BERT-Small (29M) has 0.897
+BERT_MINI_SST2 = 0.859  # docs/REFERENCES.md: BERT-Mini (11M parameters); ours is 22.7M, BERT-Small (29M) has 0.897
 BERT_SMALL_SST2 = 0.897
 
 

@@ -1,4 +1,4 @@
-"""Day 4 on the real ETTh1 (quick profile, H=96), against the published table (shared/REFERENCES.md)."""
+"""Day 4 on the real ETTh1 (quick profile, H=96), against the published table (docs/REFERENCES.md)."""
 
 import os
 
@@ -54,7 +54,7 @@ def test_quick_lstm_reaches_the_target_at_h96(prepared):
 
 
 def test_quick_lstm_on_a_linear_highway_at_h96(prepared):
-    """The LSTM as a residual on the least-squares line, the highway frozen (benchmarks/day4_highway.py).
+    """The LSTM as a residual on the least-squares line, the highway frozen (studies/day4/highway.py).
 
     At H=96 it is below the linear baseline on validation (which chose it) and on test: 0.3667 vs
     0.3696 measured. At 192/336/720 no epoch beats the untrained model on validation, so training
@@ -100,7 +100,7 @@ def test_quick_lstm_blended_with_the_line_beats_it(horizon):
                         lr=cfg["lr"], patience=cfg["patience"], seed=0, progress=False)
     weight, curve = fc.choose_blend_weight(model, linear, ds["val"])
     blended = fc.blend_with_linear(model, linear, weight)
-    (xv, yv), (xt, yt) = ds["val"].arrays(), ds["test"].arrays()
+    xt, yt = ds["test"].arrays()
     test = fc.forecast_errors(yt, fc.predict_windows(blended, ds["test"]))["mse"]
     line = fc.forecast_errors(yt, linear.predict(xt))["mse"]
     print(f"H={horizon}: weight {weight:.2f}, val {curve[weight]:.4f} (line {curve[0.0]:.4f}), "

@@ -41,7 +41,8 @@ def test_notebook_runs_in_the_smoke_profile(notebook, smoke_env):
            "-q", "--timeout", "600", notebook.name]
     result = subprocess.run(cmd, cwd=notebook.parent, env=smoke_env, capture_output=True, text=True,
                             timeout=1200)  # a hung kernel fails the test instead of stalling CI
-    assert result.returncode == 0, f"{notebook.name} failed under nbval:\n{result.stdout[-6000:]}{result.stderr[-2000:]}"
+    assert result.returncode == 0, (f"{notebook.name} failed under nbval:\n"
+                                    f"{result.stdout[-6000:]}{result.stderr[-2000:]}")
 
 
 def numbers(obj):

@@ -62,8 +62,10 @@ def test_best_span_only_in_context_and_ordered():
 
 def test_best_span_respects_max_length():
     offsets = [(i, i + 1) for i in range(10)]
-    start = np.zeros(10); start[0] = 5
-    end = np.zeros(10); end[9] = 5
+    start = np.zeros(10)
+    start[0] = 5
+    end = np.zeros(10)
+    end[9] = 5
     s, e, _ = A.best_span(start, end, offsets, max_answer_tokens=3)
     assert e - s < 3
 
@@ -254,7 +256,8 @@ def test_the_fresh_head_comes_from_the_seed_not_from_what_ran_before(tiny_paths)
         for pooling in ("mean", "cls"):
             heads.append(A.new_intent_classifier(tiny_paths["intent"], ["a", "b"], pooling, seed=3).classifier.weight)
     assert torch.equal(heads[0], heads[2]) and torch.equal(heads[1], heads[3])
-    assert not torch.equal(A.new_intent_classifier(tiny_paths["intent"], ["a", "b"], seed=4).classifier.weight, heads[0])
+    other_seed = A.new_intent_classifier(tiny_paths["intent"], ["a", "b"], seed=4)
+    assert not torch.equal(other_seed.classifier.weight, heads[0])
 
 
 _RUN_TWICE = """
@@ -292,7 +295,8 @@ def test_training_is_repeatable_across_processes(tmp_path):
     outs = []
     for hash_seed, draws in (("1", "3"), ("2", "500")):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed, "OMP_NUM_THREADS": "1"}
-        done = subprocess.run([sys.executable, str(script), draws], env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run([sys.executable, str(script), draws], env=env, capture_output=True, text=True,
+                              timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
         outs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     assert outs[0] == outs[1]

@@ -21,7 +21,7 @@ def test_submodules_load_on_first_use():
 
 def test_unknown_attribute_raises():
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        applied_mlx.nope
+        _ = applied_mlx.nope
 
 
 DAY_MODULES = ("recsys", "vision", "assistant", "forecasting", "sentiment")

@@ -169,7 +169,8 @@ def trained():
     train, test = recsys.stratified_split(data.ratings)
     ranking = recsys.train_ranking_model(data, train, dim=16, max_epochs=6, patience=3, progress=False)
     rating = recsys.train_rating_model(data, train, dim=8, max_epochs=4, patience=2, lr=1e-2, progress=False)
-    return data, train, test, ranking, rating, recsys.Recommender.from_training(data, train, ranking.model, rating.model)
+    rec = recsys.Recommender.from_training(data, train, ranking.model, rating.model)
+    return data, train, test, ranking, rating, rec
 
 
 def test_two_stage_training_refits_for_the_chosen_epochs(trained):
@@ -264,7 +265,8 @@ def test_save_and_load_give_the_same_recommendations(trained, tmp_path):
     loaded = recsys.Recommender.load(tmp_path / "day1")
     assert np.array_equal(loaded.recommend_all(10), rec.recommend_all(10))
     assert loaded.recommend(3, k=5).to_frame().equals(rec.recommend(3, k=5).to_frame())
-    assert loaded.recommend_for_ratings({2: 5, 4: 1}).to_frame().equals(rec.recommend_for_ratings({2: 5, 4: 1}).to_frame())
+    ratings = {2: 5, 4: 1}
+    assert loaded.recommend_for_ratings(ratings).to_frame().equals(rec.recommend_for_ratings(ratings).to_frame())
     assert loaded.evaluate(test) == pytest.approx(rec.evaluate(test))
 
 

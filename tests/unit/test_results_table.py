@@ -73,7 +73,8 @@ def test_day2_row_leads_with_the_component_s_test_time_flipping():
          "last_block_accuracy_flip": s(0.952, 0.004), "frozen_accuracy": s(0.930, 0.004),
          "frozen_accuracy_flip": s(0.933, 0.004)}
     row = rt.day2(m, {})
-    assert row.startswith("0.952 ± 0.004 with the last block fine-tuned and test-time flipping (one view 0.946 ± 0.004)")
+    assert row.startswith("0.952 ± 0.004 with the last block fine-tuned and test-time flipping "
+                          "(one view 0.946 ± 0.004)")
     assert "frozen backbone + new head 0.933 ± 0.004 (one view 0.930 ± 0.004), 3 seeds" in row
     old = rt.day2({"last_block_accuracy": s(0.95, 0.004), "frozen_accuracy": s(0.93, 0.004)}, {})
     assert old == "0.950 ± 0.004 with the last block fine-tuned (frozen backbone + new head 0.930 ± 0.004), 3 seeds"

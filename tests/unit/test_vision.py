@@ -407,7 +407,8 @@ def test_fine_tune_last_block_changes_only_the_last_block_and_the_head():
     model = tiny_model(num_classes=2)
     data = vision.ImageDataset(vision.ImageSet(
         images=[Image.fromarray(np.full((40, 40, 3), v, np.uint8)) for v in (0, 40, 200, 250)] * 2,
-        labels=np.array([0, 0, 1, 1] * 2), class_names=["dark", "light"]), vision.Preprocessing(40, 32).eval_transform())
+        labels=np.array([0, 0, 1, 1] * 2), class_names=["dark", "light"]),
+        vision.Preprocessing(40, 32).eval_transform())
     stems, labels = vision.extract_features(model, data, part="stem", progress=False)
     assert stems.shape == (8, 256, 2, 2)  # resnet18's layer3 output at 32 px
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -1,7 +1,7 @@
 """Day 4: LSTM variants tried at H=720 (and 96) to beat the least-squares line on ETTh1; none did at 720.
 
 The quick protocol (L=336, seed 0, CPU). Three experiments, one JSON line per model on stdout;
-benchmarks/day4_lstm_variants.jsonl holds the committed run (2026-11-25, a shared 2-core CPU):
+studies/day4/lstm_variants.jsonl holds the committed run (2026-11-25, a shared 2-core CPU):
 
 - ``segrnn``: a SegRNN-style LSTM (Lin et al. 2023): segments embedded, an LSTM encoder, then every
   output segment decoded in parallel by one more LSTM step from a position + channel embedding
@@ -10,7 +10,7 @@ benchmarks/day4_lstm_variants.jsonl holds the committed run (2026-11-25, a share
   weight decay 0 / 0.05; each also blended with the line (weight chosen on validation);
 - ``bag``: the quick LSTM averaged over 5 seeds at H=720 and 336, then blended with the line.
 
-Usage: OMP_NUM_THREADS=2 python benchmarks/day4_lstm_variants.py {segrnn,grid,bag}
+Usage: OMP_NUM_THREADS=2 python studies/day4/lstm_variants.py {segrnn,grid,bag}
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ class SegLSTM(nn.Module):
 
 def blend_row(yv, yt, mv, mt, lv, lt) -> dict:
     """The validation-chosen blend of an LSTM's and the line's forecasts, and the test MSE of each part."""
-    rows = [(w, fc.forecast_errors(yv, w * mv + (1 - w) * lv)["mse"], fc.forecast_errors(yt, w * mt + (1 - w) * lt)["mse"])
-            for w in np.linspace(0, 1, 21)]
+    rows = [(w, fc.forecast_errors(yv, w * mv + (1 - w) * lv)["mse"],
+             fc.forecast_errors(yt, w * mt + (1 - w) * lt)["mse"]) for w in np.linspace(0, 1, 21)]
     best = min(rows, key=lambda r: r[1])
     return dict(lstm_val=round(rows[-1][1], 4), lstm_test=round(rows[-1][2], 4), linear_val=round(rows[0][1], 4),
                 linear_test=round(rows[0][2], 4), blend_w=round(best[0], 2), blend_val=round(best[1], 4),
@@ -103,8 +103,9 @@ def grid() -> None:
         torch.manual_seed(0)
         model = fc.LSTMForecaster(336, 720, c, patch_len=patch, hidden_size=hid, dropout=0.5)
         r, mv, mt, sec = train(model, ds, batch_size=128, num_epochs=8, lr=1e-3, patience=2, weight_decay=wd)
-        print(json.dumps(dict(experiment="grid", h=720, hidden=hid, patch=patch, weight_decay=wd, best_epoch=r.best_epoch,
-                              seconds=round(sec, 1), **blend_row(yv, yt, mv, mt, lv, lt))), flush=True)
+        print(json.dumps(dict(experiment="grid", h=720, hidden=hid, patch=patch, weight_decay=wd,
+                              best_epoch=r.best_epoch, seconds=round(sec, 1), **blend_row(yv, yt, mv, mt, lv, lt))),
+              flush=True)
 
 
 def bag(seeds: int = 5) -> None:

@@ -1,12 +1,12 @@
 """Day 2, phase 2, judged on the TRAINING images only: which recipe for the last block should the
 component use? Every candidate is scored with test-time flipping, as the component predicts.
 
-    APPLIED_MLX_MIRROR=... TORCH_HOME=... python benchmarks/day2_phase2_cv.py [NAME ...]
+    APPLIED_MLX_MIRROR=... TORCH_HOME=... python studies/day2/phase2_cv.py [NAME ...]
 
 4-fold cross-validation x seeds 0-1-2 (the same folds and seeds for every candidate, so the comparison is
 paired): the frozen phase as in the notebook (30 epochs, lr 1e-3), then the last block on cached stem
 activations with the candidate's training views, epochs and learning rate. EfficientNet-Lite0. The
-validation set is never read. Results are merged into benchmarks/day2_phase2_cv.json (per fold and seed).
+validation set is never read. Results are merged into studies/day2/phase2_cv.json (per fold and seed).
 
 The rule, fixed before the grid was run: a candidate replaces the notebook's recipe ("current") only if
 its mean paired gain over "current" is larger than one standard error of that gain (12 folds x seeds).

@@ -10,9 +10,9 @@ For each horizon: the ridge-on-validation ``LinearBaseline``, then the chosen va
 - ``hwfrozen``: the highway frozen (only the LSTM residual learns).
 
 Validation MSE chooses (the epoch, and the variant); test MSE/MAE are reported beside it.
-One JSON line per model and horizon on stdout (benchmarks/day4_highway.jsonl holds the committed run).
+One JSON line per model and horizon on stdout (studies/day4/highway.jsonl holds the committed run).
 
-Usage: OMP_NUM_THREADS=1 python benchmarks/day4_highway.py --horizons 96,192,336,720 \
+Usage: OMP_NUM_THREADS=1 python studies/day4/highway.py --horizons 96,192,336,720 \
            --variants hwfrozen,hw10,plain [--lr 5e-4]
 """
 

@@ -1,6 +1,6 @@
 """Day 5: which linear layers cost accuracy when the sentiment model is dynamically quantized to int8?
 
-    python benchmarks/day5_int8_layers.py [artifact_dir] [--threads 2] [--out results.json]
+    python studies/day5/int8_layers.py [artifact_dir] [--threads 2] [--out results.json]
 
 Quantizes one group of ``nn.Linear`` layers at a time (the same projection in every encoder layer, e.g.
 all ``intermediate.dense``), everything but that group, and one encoder layer at a time, and scores each
@@ -23,10 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from applied_mlx import sentiment as S  # noqa: E402
-from applied_mlx.artifacts import artifact_dir  # noqa: E402
+from applied_mlx import sentiment as S
+from applied_mlx.artifacts import artifact_dir
 
 
 def group_of(name: str) -> str:
@@ -58,7 +56,8 @@ def main(argv=None) -> int:
     def score(names):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            q = quantize_dynamic(copy.deepcopy(model), {n: per_channel_dynamic_qconfig for n in names}, dtype=torch.qint8)
+            qconfig = {n: per_channel_dynamic_qconfig for n in names}
+            q = quantize_dynamic(copy.deepcopy(model), qconfig, dtype=torch.qint8)
         out = logits(q)
         return {"accuracy": float(np.mean(out.argmax(1) == labels)),
                 "same_label": float(np.mean(out.argmax(1) == fp32.argmax(1))),

@@ -1,6 +1,6 @@
 """Day 5: where a batch-1 prediction of the int8 (per-token) sentiment classifier spends its time.
 
-    python benchmarks/day5_int8_profile.py [artifact_dir]
+    python studies/day5/int8_profile.py [artifact_dir]
 
 One thread, one 22-token sentence: the median latency of ``predict_proba`` for fp32, int8 per-token
 (``Int8Linear``, the component's default) and int8 per-tensor (``quantize_dynamic``), then torch.profiler's
@@ -12,15 +12,12 @@ round, casts, bias) are most of the rest. Medians of one sentence, so noisier th
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from applied_mlx import sentiment as S  # noqa: E402
-from applied_mlx.artifacts import artifact_dir  # noqa: E402
+from applied_mlx import sentiment as S
+from applied_mlx.artifacts import artifact_dir
 
 torch.set_num_threads(1)
 folder = sys.argv[1] if len(sys.argv) > 1 else artifact_dir("Day5_Sentiment")

@@ -1,6 +1,6 @@
 """Day 2, judged on the TRAINING images only: at what input resolution should the frozen backbone see the photos?
 
-    APPLIED_MLX_MIRROR=... TORCH_HOME=... python benchmarks/day2_resolution_cv.py [--phase2] CROP [CROP ...]
+    APPLIED_MLX_MIRROR=... TORCH_HOME=... python studies/day2/resolution_cv.py [--phase2] CROP [CROP ...]
 
 A network trained with random-resized crops sees objects larger in training than in a centre crop at
 the same size, so it often does better when tested at a somewhat higher resolution than it was trained at
@@ -10,7 +10,7 @@ resolution gives the head the best features: each CROP (resize = CROP * 8/7, the
 `Preprocessing.for_backbone(..., crop=CROP)`) is scored by 4-fold cross-validation x seeds 0-1-2 of the
 frozen phase (30 epochs, lr 1e-3) with test-time flipping, the same folds as the notebook's; with
 ``--phase2`` also of the notebook's phase 2 (last block, 3 epochs, lr 2e-4, plain + one augmented view).
-The validation set is never read. Results are merged into benchmarks/day2_resolution_cv.json.
+The validation set is never read. Results are merged into studies/day2/resolution_cv.json.
 
 The rule, fixed before it was run: a resolution replaces 224 only if its mean paired gain over 224 is
 larger than one standard error of that gain, in phase 2 (the component's phase).
@@ -46,12 +46,13 @@ for crop in crops:
     t0 = time.perf_counter()
     pre = vision.Preprocessing.for_backbone("efficientnet_lite0", crop=crop)
     train = vision.read_image_folder(root / "train", pre.resize)
-    st = lambda tf: vision.extract_features(model, vision.ImageDataset(train, tf), part="stem", progress=False)
-    H, y = st(pre.eval_transform())
-    Hm, _ = st(pre.mirror_transform())
+    st = lambda images, tf: vision.extract_features(model, vision.ImageDataset(images, tf), part="stem",
+                                                    progress=False)
+    H, y = st(train, pre.eval_transform())
+    Hm, _ = st(train, pre.mirror_transform())
     if phase2:
         torch.manual_seed(0)
-        Ha, _ = st(pre.train_transform())
+        Ha, _ = st(train, pre.train_transform())
     X, Xm = (vision.extract_features(model, A, part="top_embed", progress=False)[0] for A in (H, Hm))
     extract_s = time.perf_counter() - t0
     folds = np.array_split(np.random.default_rng(0).permutation(len(y)), 4)
