@@ -19,17 +19,19 @@ The pieces, each usable alone:
 - ``squad_em_f1``: the official SQuAD v1.1 exact match and F1.
 - ``Retriever``: TF-IDF over the knowledge base (no training, exact term overlap, fast on a small
   base; BM25 would need another package and gains little on a few dozen passages).
-- ``Assistant``: the inference class, ``Assistant.load(artifact_dir)``; ``chat_demo`` wraps it in
-  a ``gr.ChatInterface`` (messages format).
+- ``Assistant``: the inference class, ``Assistant.load(artifact_dir)`` (the project's component
+  contract: ``AssistantConfig`` in ``config.json``, the two models in ``intent/`` and ``qa/``);
+  ``chat_demo`` wraps it in a ``gr.ChatInterface`` (messages format).
 """
 
 from __future__ import annotations
 
 import collections
 import json
+import math
 import re
 import string
-import tempfile
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -45,7 +47,8 @@ QA_MODEL = "distilbert-base-cased-distilled-squad"
 STAND_IN_MODEL = "sentence-transformers/all-MiniLM-L6-v2"  # the offline stand-in (quick profile here)
 OOS = "oos"  # CLINC150's out-of-scope label
 OUT_OF_SCOPE = "out_of_scope"  # the assistant's own out-of-scope skill
-QA_DIR = "qa_model"
+INTENT_DIR = "intent"  # the artifact's subfolders: the intent classifier and the QA model, each with its tokenizer
+QA_DIR = "qa"
 KB_FILE = "knowledge_base.json"
 MAX_MESSAGE_CHARS = 2_000  # longer messages are truncated, not refused
 MAX_CONTEXT_CHARS = 50_000  # a longer context is truncated: ~100 windows of 384 tokens
@@ -169,13 +172,18 @@ def split_by_title(rows: list[dict], train_titles: int) -> tuple[list[dict], lis
 
 
 # ----------------------------------------------------------------------------------- profiles
+# Every profile also sets: squad_train_titles (the SQuAD articles whose questions may be trained on; the
+# others are evaluated), answer_threshold (the span probability below which the assistant says it found no
+# answer, a stated choice), and the chat classifier's data: skill_oos_examples CLINC150 out-of-scope requests,
+# skill_held_out examples per skill for its threshold, batches of skill_batch_size.
+_COMMON = dict(answer_threshold=0.1, skill_oos_examples=60, skill_held_out=2, skill_batch_size=16)
 PROFILE_SETTINGS = {
     # smoke: the skill examples stand in for the benchmark, tiny random models, one pass
     "smoke": dict(intent_model=None, qa_model=None, train_per_intent=None, val_per_intent=None,
                   max_length=32, intent_pooling="mean", intent_epochs=1, intent_lr=1e-3, intent_head_lr=1e-3,
                   warmup=0.1, batch_size=16,
                   qa_train_questions=40, qa_eval_questions=20, qa_max_length=64, qa_stride=16,
-                  qa_epochs=1, qa_lr=1e-3, skill_epochs=1, skill_lr=1e-3),
+                  qa_epochs=1, qa_lr=1e-3, skill_epochs=1, skill_lr=1e-3, squad_train_titles=5, **_COMMON),
     # quick: real CLINC150 / SQuAD, the offline stand-in encoder, small subsets sized for a 2-core CPU.
     # Mean pooling and a head learning 30x faster than the encoder under a warm-up + linear schedule:
     # measured against the [CLS] head at one learning rate (see the day's README).
@@ -183,14 +191,14 @@ PROFILE_SETTINGS = {
                   max_length=32, intent_pooling="mean", intent_epochs=3, intent_lr=1e-4, intent_head_lr=3e-3,
                   warmup=0.1, batch_size=32,
                   qa_train_questions=4000, qa_eval_questions=300, qa_max_length=192, qa_stride=64,
-                  qa_epochs=1, qa_lr=2e-4, skill_epochs=8, skill_lr=1e-4),
+                  qa_epochs=1, qa_lr=2e-4, skill_epochs=8, skill_lr=1e-4, squad_train_titles=24, **_COMMON),
     # full: the reference protocol (GPU): DistilBERT on all of CLINC150 with its usual [CLS] head, the
     # SQuAD-distilled DistilBERT evaluated as is on the whole dev set (qa_train_questions=0: no fine-tuning)
     "full": dict(intent_model=INTENT_MODEL, qa_model=QA_MODEL, train_per_intent=None, val_per_intent=None,
                  max_length=64, intent_pooling="cls", intent_epochs=3, intent_lr=5e-5, intent_head_lr=None,
                  warmup=None, batch_size=32,
                  qa_train_questions=0, qa_eval_questions=None, qa_max_length=384, qa_stride=128,
-                 qa_epochs=0, qa_lr=3e-5, skill_epochs=10, skill_lr=5e-5),
+                 qa_epochs=0, qa_lr=3e-5, skill_epochs=10, skill_lr=5e-5, squad_train_titles=24, **_COMMON),
 }
 
 
@@ -376,29 +384,32 @@ class MeanPoolingClassifier(PreTrainedModel):
 def new_intent_classifier(source, labels, pooling: str = "mean", seed: int = 0):
     """A classifier for ``labels`` on the pretrained encoder at ``source`` with a fresh head drawn from
     ``seed`` (the same head in every process, whatever ran before). pooling: ``"mean"``
-    (``MeanPoolingClassifier``) or ``"cls"`` (``AutoModelForSequenceClassification``, the [CLS] head)."""
+    (``MeanPoolingClassifier``) or ``"cls"`` (``AutoModelForSequenceClassification``, the [CLS] head).
+    The weights are read from safetensors only (a ``pytorch_model.bin`` is a pickle: never loaded)."""
     from transformers import AutoModelForSequenceClassification
 
     labels = list(labels)
     maps = dict(num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={y: i for i, y in enumerate(labels)})
     torch.manual_seed(seed)
     if pooling == "cls":
-        return AutoModelForSequenceClassification.from_pretrained(source, ignore_mismatched_sizes=True, **maps)
+        return AutoModelForSequenceClassification.from_pretrained(source, ignore_mismatched_sizes=True,
+                                                                  use_safetensors=True, **maps)
     if pooling != "mean":
         raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
     model = MeanPoolingClassifier(AutoConfig.from_pretrained(source, **maps))
-    model.backbone.load_state_dict(AutoModel.from_pretrained(source).state_dict())
+    model.backbone.load_state_dict(AutoModel.from_pretrained(source, use_safetensors=True).state_dict())
     return model
 
 
 def load_intent_model(path):
-    """A saved intent classifier, either kind (``MeanPoolingClassifier`` or a transformers one)."""
+    """A saved intent classifier, either kind (``MeanPoolingClassifier`` or a transformers one), from its
+    safetensors weights: a folder holding only a pickle-based ``pytorch_model.bin`` is not loaded."""
     from transformers import AutoModelForSequenceClassification
 
     config = AutoConfig.from_pretrained(path)
     if MeanPoolingClassifier.__name__ in (config.architectures or []):
-        return MeanPoolingClassifier.from_pretrained(path, config=config)
-    return AutoModelForSequenceClassification.from_pretrained(path)
+        return MeanPoolingClassifier.from_pretrained(path, config=config, use_safetensors=True)
+    return AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
 
 
 def _optimizer(model, lr: float, head_lr: float | None, steps: int, warmup: float | None):
@@ -465,14 +476,51 @@ def choose_threshold(probs, y_true, oos_index: int, grid=None) -> tuple[float, d
 
 
 # ----------------------------------------------------------------------------------- QA
+def question_budget(tokenizer, max_length: int, stride: int) -> int:
+    """The most tokens a question may take in a QA window of ``max_length`` tokens overlapping by ``stride``.
+
+    Half of what the window leaves after its special tokens and the stride: the context then advances by
+    at least as many tokens as the question takes from one window to the next, so a long question neither
+    leaves the tokenizer no room (it fails, or panics, when the context part is not longer than the
+    stride) nor multiplies the windows of a long context. ValueError when the window has no such room.
+    """
+    free = int(max_length) - tokenizer.num_special_tokens_to_add(pair=True) - int(stride)
+    if int(stride) < 0 or free < 2:
+        raise ValueError(f"a QA window of {max_length} tokens with a stride of {stride} leaves no room for a "
+                         f"question and its context; use a max_length above 2 * stride + "
+                         f"{tokenizer.num_special_tokens_to_add(pair=True) + 2} and a stride >= 0")
+    return free // 2
+
+
+def fit_questions(tokenizer, questions, max_length: int, stride: int) -> list[str]:
+    """``questions``, each cut to its first ``question_budget`` tokens (at a token's end, in characters)."""
+    budget = question_budget(tokenizer, max_length, stride)
+    questions = list(questions)
+    enc = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
+    out = []
+    for question, ids, offsets in zip(questions, enc["input_ids"], enc["offset_mapping"]):
+        keep, n = budget, len(ids)
+        while n > budget and keep >= 1:  # a cut word may tokenise into more pieces: cut again until it fits
+            question = question[:offsets[keep - 1][1]]
+            n = len(tokenizer(question, add_special_tokens=False)["input_ids"])
+            keep -= max(n - budget, 1)
+        if n > budget:
+            raise ValueError(f"a question could not be cut to the {budget} tokens a QA window leaves it: "
+                             "use a longer max_length or a shorter stride")
+        out.append(question)
+    return out
+
+
 def qa_features(tokenizer, questions, contexts, max_length: int = 384, stride: int = 128):
     """Tokenise (question, context) pairs into windows of ``max_length`` tokens; a context longer than
-    a window is split into several that overlap by ``stride`` tokens (only the context is cut).
+    a window is split into several that overlap by ``stride`` tokens (only the context is cut). A
+    question longer than ``question_budget`` tokens keeps its first ones.
 
     Returns the BatchEncoding with ``overflow_to_sample_mapping`` (window -> pair) and
     ``offset_mapping`` set to None outside the context, so spans can only come from the context.
     """
-    enc = tokenizer(list(questions), list(contexts), truncation="only_second", max_length=max_length,
+    questions = fit_questions(tokenizer, questions, max_length, stride)
+    enc = tokenizer(questions, list(contexts), truncation="only_second", max_length=max_length,
                     stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True,
                     padding="max_length")
     offsets = []
@@ -506,11 +554,12 @@ def qa_train_tensors(tokenizer, rows, max_length: int = 384, stride: int = 128) 
 
 
 def new_qa_model(source, seed: int = 0):
-    """``AutoModelForQuestionAnswering`` on ``source``, its span head (when new) drawn from ``seed``."""
+    """``AutoModelForQuestionAnswering`` on ``source`` (safetensors weights only), its span head (when new)
+    drawn from ``seed``."""
     from transformers import AutoModelForQuestionAnswering
 
     torch.manual_seed(seed)
-    return AutoModelForQuestionAnswering.from_pretrained(source)
+    return AutoModelForQuestionAnswering.from_pretrained(source, use_safetensors=True)
 
 
 def train_qa_model(model, tokenizer, rows, *, max_length: int, stride: int, epochs: int, lr: float,
@@ -616,6 +665,20 @@ def passage_scores(retrieval, span, span_weight: float = 0.5) -> np.ndarray:
     return np.where((retrieval > 0) | (top <= 0), combined, -np.inf)
 
 
+def check_passages(passages) -> list[dict]:
+    """A copy of ``passages`` checked to be a non-empty list of {"title" (optional), "text"} dicts of
+    strings; ValueError naming the first passage that is not."""
+    if not isinstance(passages, (list, tuple)) or not passages:
+        raise ValueError("the knowledge base is empty or not a list: give at least one {'title', 'text'} passage")
+    for i, p in enumerate(passages):
+        if not isinstance(p, dict) or not isinstance(p.get("text"), str) or not p["text"].strip():
+            raise ValueError(f"passage {i} of the knowledge base must be a {{'title', 'text'}} dict with a "
+                             f"non-empty text, got {p!r:.80}")
+        if not isinstance(p.get("title", ""), str):
+            raise ValueError(f"passage {i} of the knowledge base has a title that is not a str: {p['title']!r:.60}")
+    return [dict(p) for p in passages]
+
+
 class Retriever:
     """TF-IDF retrieval over passages ({"title", "text"}): cosine similarity of word and bigram
     TF-IDF vectors. Fitted on the knowledge base only, so it is rebuilt exactly from the saved
@@ -624,9 +687,7 @@ class Retriever:
     def __init__(self, passages: list[dict]):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        if not passages:
-            raise ValueError("the knowledge base is empty: give at least one {'title', 'text'} passage")
-        self.passages = [dict(p) for p in passages]
+        self.passages = check_passages(passages)
         self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")
         self.matrix = self.vectorizer.fit_transform([f"{p.get('title', '')} {p['text']}" for p in self.passages])
 
@@ -652,13 +713,81 @@ class Reply:
         return asdict(self)
 
 
+# Characters that show nothing: controls (NUL...), format characters (zero-width space, BOM...), lone
+# surrogates, separators. A text made only of these has no words to classify or answer.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+
+
+def _without_lone_surrogates(text: str) -> str:
+    """``text`` with the halves of broken surrogate pairs dropped (the tokenizers refuse them); a pair
+    written as two code units becomes its character."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "ignore")
+
+
 def _check_text(value, what: str, limit: int) -> str:
+    """``value`` stripped, cut to ``limit`` characters and without lone surrogates; ValueError when it is
+    not a str or shows nothing (empty, whitespace, zero-width or control characters only)."""
     if not isinstance(value, str):
         raise ValueError(f"{what} must be a str, got {type(value).__name__}; pass the text itself")
-    text = value.strip()
-    if not text:
-        raise ValueError(f"{what} is empty or only whitespace; pass some words")
-    return text[:limit]
+    text = _without_lone_surrogates(value.strip()[:limit]).strip()
+    if not any(unicodedata.category(ch) not in _INVISIBLE for ch in text):
+        raise ValueError(f"{what} is empty or only whitespace, zero-width or control characters; pass some words")
+    return text
+
+
+@dataclass
+class AssistantConfig:
+    """What an ``Assistant`` needs besides its models and knowledge base (``config.json``'s ``assistant``).
+
+    labels: the intent classifier's labels in id order. intent_threshold: below this max-softmax
+    probability a message is "not sure". answer_threshold: below this span probability ``answer`` says
+    there is no answer. max_length: tokens of a message read by the classifier. qa_max_length, stride:
+    the QA windows and their overlap. top_k: passages retrieved per question.
+    """
+
+    labels: list[str]
+    intent_threshold: float
+    answer_threshold: float
+    max_length: int
+    qa_max_length: int
+    stride: int
+    top_k: int
+
+    def __post_init__(self):
+        from .artifacts import positive
+
+        if not self.labels or len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"labels must list the intent classifier's labels once each, got {self.labels!r:.80}")
+        for name in ("intent_threshold", "answer_threshold"):
+            value = getattr(self, name)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not (number and math.isfinite(value) and 0 <= value <= 1):
+                raise ValueError(f"{name} must be a probability between 0 and 1, got {value!r}")
+        for name in ("max_length", "qa_max_length", "top_k"):
+            positive(name, getattr(self, name))
+        positive("stride", self.stride, allow_zero=True)
+        if self.stride >= self.qa_max_length:
+            raise ValueError(f"stride must be below qa_max_length, got {self.stride} and {self.qa_max_length}")
+
+
+def _labels_of(model) -> list[str]:
+    """The classifier's labels in id order, from its ``config.id2label``; ValueError if one is missing."""
+    id2label, n = model.config.id2label, model.config.num_labels
+    missing = [i for i in range(n) if i not in id2label]
+    if missing:
+        raise ValueError(f"the intent model's config.id2label lacks the ids {missing[:10]} of its {n} labels")
+    return [id2label[i] for i in range(n)]
+
+
+def _check_window(model, length: int, what: str) -> None:
+    """ValueError when ``length`` tokens exceed what ``model`` has position embeddings for."""
+    most = getattr(model.config, "max_position_embeddings", None)
+    if isinstance(most, int) and length > most:
+        raise ValueError(f"{what} is {length} tokens, but the model reads at most {most}")
 
 
 class Assistant:
@@ -666,24 +795,39 @@ class Assistant:
 
     intent_threshold: below this max-softmax probability a message is "not sure".
     answer_threshold: below this span probability ``answer`` says there is no answer.
+    The other arguments are ``AssistantConfig``'s; bad values raise ValueError.
     """
+
+    COMPONENT = COMPONENT
 
     def __init__(self, intent_model, intent_tokenizer, qa_model, qa_tokenizer, knowledge_base: list[dict],
                  intent_threshold: float = 0.5, answer_threshold: float = 0.1, max_length: int = 64,
                  qa_max_length: int = 384, stride: int = 128, top_k: int = 3, device=None):
         from .env import get_device
 
+        cfg = AssistantConfig(_labels_of(intent_model), intent_threshold, answer_threshold, max_length,
+                              qa_max_length, stride, top_k)
+        _check_window(intent_model, cfg.max_length, "max_length")
+        _check_window(qa_model, cfg.qa_max_length, "qa_max_length")
+        question_budget(qa_tokenizer, cfg.qa_max_length, cfg.stride)  # a window with room for a question
         self.device = get_device() if device is None else torch.device(device)
         self.intent_model = intent_model.to(self.device).eval()
         self.intent_tokenizer = intent_tokenizer
         self.qa_model = qa_model.to(self.device).eval()
         self.qa_tokenizer = qa_tokenizer
-        self.labels = [intent_model.config.id2label[i] for i in range(intent_model.config.num_labels)]
-        self.knowledge_base = [dict(p) for p in knowledge_base]
+        self.labels = cfg.labels
+        self.knowledge_base = check_passages(knowledge_base)
         self.retriever = Retriever(self.knowledge_base)
-        self.intent_threshold = float(intent_threshold)
-        self.answer_threshold = float(answer_threshold)
-        self.max_length, self.qa_max_length, self.stride, self.top_k = max_length, qa_max_length, stride, top_k
+        self.intent_threshold = float(cfg.intent_threshold)
+        self.answer_threshold = float(cfg.answer_threshold)
+        self.max_length, self.qa_max_length, self.stride, self.top_k = (cfg.max_length, cfg.qa_max_length, cfg.stride,
+                                                                        cfg.top_k)
+
+    @property
+    def config(self) -> AssistantConfig:
+        """The assistant's current settings (thresholds may have been changed since it was built)."""
+        return AssistantConfig(list(self.labels), self.intent_threshold, self.answer_threshold, self.max_length,
+                               self.qa_max_length, self.stride, self.top_k)
 
     # -- classification
     @torch.no_grad()
@@ -755,44 +899,62 @@ class Assistant:
         return Reply(SKILL_REPLIES.get(intent, f"(recognised intent: {intent})"), intent, conf)
 
     # -- persistence
-    def save(self, directory, metrics: dict | None = None, extra_config: dict | None = None) -> Path:
-        """Save both models (``save_pretrained``), the knowledge base and the thresholds via ``save_artifact``."""
-        from .artifacts import save_artifact
+    def save(self, directory, metrics: dict | None = None, **config) -> Path:
+        """Write the assistant as an artifact folder (atomically): the intent classifier and the QA model, each
+        with its tokenizer, in ``intent/`` and ``qa/`` (``save_pretrained``, safetensors), the knowledge base,
+        and ``AssistantConfig`` as ``config.json``'s ``assistant`` field.
 
-        config = {"intent_threshold": self.intent_threshold, "answer_threshold": self.answer_threshold,
-                  "max_length": self.max_length, "qa_max_length": self.qa_max_length, "stride": self.stride,
-                  "top_k": self.top_k, "labels": self.labels,
-                  "intent_model_class": type(self.intent_model).__name__,
-                  "qa_model_class": type(self.qa_model).__name__, **(extra_config or {})}
-        files = {KB_FILE: self.knowledge_base}
-        with tempfile.TemporaryDirectory() as tmp:  # the QA model goes in its own folder, qa_model/
-            self.qa_model.save_pretrained(tmp)
-            self.qa_tokenizer.save_pretrained(tmp)
-            for f in sorted(Path(tmp).rglob("*")):
-                if f.is_file():
-                    files[f"{QA_DIR}/{f.relative_to(tmp).as_posix()}"] = f.read_bytes()
-        return save_artifact(directory, component=COMPONENT, config=config, metrics=metrics,
-                             pretrained=[self.intent_model, self.intent_tokenizer], files=files)
+        config: more JSON-able fields for ``config.json`` (the profile, the models' names, the data).
+        """
+        from .artifacts import as_dict, save_artifact
+
+        taken = sorted({"assistant", "models"} & set(config))
+        if taken:
+            raise ValueError(f"config may not set {', '.join(taken)}: save writes those itself")
+        models = {INTENT_DIR: type(self.intent_model).__name__, QA_DIR: type(self.qa_model).__name__}
+        return save_artifact(directory, component=COMPONENT, metrics=metrics,
+                             config={"assistant": as_dict(self.config), "models": models, **config},
+                             pretrained={INTENT_DIR: [self.intent_model, self.intent_tokenizer],
+                                         QA_DIR: [self.qa_model, self.qa_tokenizer]},
+                             files={KB_FILE: self.knowledge_base})
 
     @classmethod
-    def load(cls, directory, device=None) -> "Assistant":
-        """Load a saved assistant (safetensors weights, JSON state; nothing unpickled)."""
+    def load(cls, directory, device=None) -> Assistant:
+        """Load a saved assistant (safetensors weights, JSON state; nothing unpickled). Any fault in the folder
+        (a missing or mistyped field, a damaged knowledge base, a pickle-based weights file) is an
+        ``ArtifactError`` naming the file and the field."""
+        from .artifacts import load_component
+
+        return load_component(directory, COMPONENT, lambda art: cls._from_artifact(art, device))
+
+    @classmethod
+    def _from_artifact(cls, art, device) -> Assistant:
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-        from .artifacts import ArtifactError, load_artifact
+        from .artifacts import CONFIG_FILE, ArtifactError, reading
 
-        art = load_artifact(directory, component=COMPONENT)
-        qa_dir = art.path / QA_DIR
-        if not qa_dir.is_dir():
-            raise ArtifactError(f"{art.path} has no {QA_DIR}/ folder (the QA model)")
-        c = art.config
-        return cls(load_intent_model(art.pretrained_dir),
-                   AutoTokenizer.from_pretrained(art.pretrained_dir),
-                   AutoModelForQuestionAnswering.from_pretrained(qa_dir), AutoTokenizer.from_pretrained(qa_dir),
-                   json.loads(art.file(KB_FILE).read_text(encoding="utf-8")),
-                   intent_threshold=c["intent_threshold"], answer_threshold=c["answer_threshold"],
-                   max_length=c["max_length"], qa_max_length=c["qa_max_length"], stride=c["stride"],
-                   top_k=c["top_k"], device=device)
+        cfg = art.section("assistant", AssistantConfig)
+        knowledge_base = art.read_json(KB_FILE, list)
+        try:
+            knowledge_base = check_passages(knowledge_base)
+        except ValueError as e:
+            raise ArtifactError(f"{art.file(KB_FILE)}: {e}") from None
+        intent_dir = art.pretrained_path(INTENT_DIR)  # refuses pickle-based files
+        with reading(intent_dir, f"the {INTENT_DIR}/ folder"):
+            intent_model = load_intent_model(intent_dir)
+            labels = _labels_of(intent_model)
+        if labels != cfg.labels:
+            raise ArtifactError(f"{art.path / CONFIG_FILE}: the field 'assistant.labels' {cfg.labels!r:.80} does not "
+                                f"match the labels of {intent_dir / CONFIG_FILE} {labels!r:.80}")
+        models = (intent_model, art.from_pretrained(AutoTokenizer, INTENT_DIR),
+                  art.from_pretrained(AutoModelForQuestionAnswering, QA_DIR), art.from_pretrained(AutoTokenizer, QA_DIR))
+        try:  # the settings are sound alone (the section's checks) but may not fit these models
+            return cls(*models, knowledge_base, intent_threshold=cfg.intent_threshold,
+                       answer_threshold=cfg.answer_threshold, max_length=cfg.max_length,
+                       qa_max_length=cfg.qa_max_length, stride=cfg.stride, top_k=cfg.top_k, device=device)
+        except ValueError as e:
+            raise ArtifactError(f"{art.path / CONFIG_FILE}: the field 'assistant' does not fit the saved models "
+                                f"({e})") from None
 
 
 def format_reply(reply: Reply) -> str:

@@ -44,7 +44,7 @@ def test_data_sets_have_their_published_sizes(cfg):
     assert [len(clinc[s]) for s in ("train", "val", "test")] == [15_100, 3_100, 5_500]
     squad = A.load_squad(fetch("squad-v1.1-dev"))
     assert len(squad) == 10_570 and len({r["title"] for r in squad}) == 48
-    train, held_out = A.split_by_title(squad, 24)
+    train, held_out = A.split_by_title(squad, cfg["squad_train_titles"])
     assert not {r["title"] for r in train} & {r["title"] for r in held_out}
 
 
@@ -87,7 +87,7 @@ def test_quick_qa_model_extracts_answers(cfg):
     from transformers import AutoTokenizer
 
     rows = A.load_squad(fetch("squad-v1.1-dev"))
-    train_all, eval_all = A.split_by_title(rows, 24)
+    train_all, eval_all = A.split_by_title(rows, cfg["squad_train_titles"])
     rng = np.random.default_rng(SEED)
     take = lambda r, n: [r[i] for i in sorted(rng.permutation(len(r))[:n])]
     train, held_out = take(train_all, cfg["qa_train_questions"]), take(eval_all, cfg["qa_eval_questions"])

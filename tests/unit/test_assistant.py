@@ -313,3 +313,258 @@ def test_passage_scores_weigh_retrieval_against_the_readers_confidence():
     assert scores[1] == -np.inf and int(np.argmax(scores)) == 0
     # with no term shared anywhere the reader's scores still rank (answer() then says there is none)
     assert int(np.argmax(A.passage_scores([0.0, 0.0], [0.2, 0.6]))) == 1
+
+
+# ----------------------------------------------------------------------------------- the component contract
+@pytest.fixture(scope="module")
+def saved_assistant(tiny, tmp_path_factory):
+    return tiny.save(tmp_path_factory.mktemp("saved") / "assistant", metrics={"x": 1.0}, profile="smoke")
+
+
+@pytest.fixture
+def copy_of_saved(saved_assistant, tmp_path):
+    import shutil
+
+    return shutil.copytree(saved_assistant, tmp_path / "assistant")
+
+
+def _edit_json(path, change):
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(change(data)), encoding="utf-8")
+
+
+def test_assistant_follows_the_component_contract(tiny, saved_assistant):
+    from applied_mlx import artifacts
+
+    assert isinstance(tiny, artifacts.Component) and A.Assistant.COMPONENT == "assistant"
+    art = artifacts.load_artifact(saved_assistant, A.Assistant.COMPONENT)
+    # the two models in named save_pretrained subfolders (safetensors), the settings as one checked section
+    assert art.config["weights"] == ["intent/", "qa/"] and not (saved_assistant / "qa_model").exists()
+    for name in ("intent", "qa"):
+        assert (saved_assistant / name / "model.safetensors").is_file()
+        assert (saved_assistant / name / "tokenizer.json").is_file()
+    assert art.section("assistant", A.AssistantConfig) == tiny.config
+    assert art.config["profile"] == "smoke" and art.metrics == {"x": 1.0}
+    with pytest.raises(ValueError, match="assistant"):
+        tiny.save(saved_assistant.parent / "other", assistant={"top_k": 1})
+
+
+@pytest.mark.parametrize("folder", ["intent", "qa"])
+def test_a_pickle_weights_file_in_the_artifact_is_refused_not_unpickled(copy_of_saved, monkeypatch, folder):
+    from applied_mlx.artifacts import ArtifactError
+
+    state = {k: v.clone() for k, v in A.Assistant.load(copy_of_saved, device="cpu").qa_model.state_dict().items()}
+    (copy_of_saved / folder / "model.safetensors").unlink()
+    torch.save(state, copy_of_saved / folder / "pytorch_model.bin")
+    calls = []
+    monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(a))
+    with pytest.raises(ArtifactError, match=f"{folder}.*pytorch_model.bin.*pickle"):
+        A.Assistant.load(copy_of_saved, device="cpu")
+    assert calls == []
+
+
+def test_load_intent_model_reads_safetensors_only(tiny, tmp_path, monkeypatch):
+    tiny.intent_model.save_pretrained(tmp_path / "m")
+    state = tiny.intent_model.state_dict()
+    (tmp_path / "m" / "model.safetensors").unlink()
+    torch.save(state, tmp_path / "m" / "pytorch_model.bin")
+    calls = []
+    monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(a))
+    with pytest.raises(OSError, match="safetensors"):
+        A.load_intent_model(tmp_path / "m")
+    assert calls == []
+
+
+def _drop(key):
+    return lambda c: {**c, "assistant": {k: v for k, v in c["assistant"].items() if k != key}}
+
+
+def _set(key, value):
+    return lambda c: {**c, "assistant": {**c["assistant"], key: value}}
+
+
+CONFIG_FAULTS = {
+    "no assistant section": (lambda c: {k: v for k, v in c.items() if k != "assistant"}, "lacks the field 'assistant'"),
+    "section not an object": (lambda c: {**c, "assistant": [1, 2]}, "'assistant' must be dict"),
+    "threshold missing": (_drop("intent_threshold"), "intent_threshold"),
+    "threshold a string": (_set("intent_threshold", "high"), "intent_threshold must be a number"),
+    "threshold above 1": (_set("answer_threshold", 1.5), "answer_threshold must be a probability"),
+    "threshold not finite": (_set("answer_threshold", float("nan")), "answer_threshold"),
+    "labels missing": (_drop("labels"), "labels"),
+    "labels a string": (_set("labels", "greeting"), "labels must be a list"),
+    "labels of another model": (_set("labels", ["yes", "no"]), "labels.*do(es)? not match"),
+    "labels not strings": (_set("labels", [1, 2, 3]), r"labels\[0\] must be a string"),
+    "length a bool": (_set("max_length", True), "max_length must be a whole number"),
+    "top_k zero": (_set("top_k", 0), "top_k must be > 0"),
+    "stride too long": (_set("stride", 48), "stride must be below qa_max_length"),
+    "window beyond the model": (_set("qa_max_length", 10**9), "qa_max_length is 1000000000 tokens"),
+    "unknown field": (_set("temperature", 0.7), "unknown field"),
+}
+
+
+@pytest.mark.parametrize("fault", CONFIG_FAULTS, ids=list(CONFIG_FAULTS))
+def test_every_config_fault_is_an_artifact_error_naming_the_field(copy_of_saved, fault):
+    from applied_mlx.artifacts import ArtifactError
+
+    change, message = CONFIG_FAULTS[fault]
+    _edit_json(copy_of_saved / "config.json", change)
+    with pytest.raises(ArtifactError, match=message) as err:
+        A.Assistant.load(copy_of_saved, device="cpu")
+    assert "config.json" in str(err.value)
+
+
+KB_FAULTS = {
+    "not JSON": (b"[{\"title\": \"x\", \"text\"", "not valid JSON"),
+    "not UTF-8": (b"[\"\xff\xfe\"]", "not UTF-8"),
+    "an object": (b"{\"title\": \"x\", \"text\": \"y\"}", "not a JSON list"),
+    "empty": (b"[]", "empty"),
+    "a passage without text": (b"[{\"title\": \"x\"}]", "passage 0"),
+    "a passage not an object": (b"[{\"title\": \"x\", \"text\": \"y\"}, 42]", "passage 1"),
+    "a title not a string": (b"[{\"title\": 7, \"text\": \"y\"}]", "passage 0 .*title"),
+}
+
+
+@pytest.mark.parametrize("fault", KB_FAULTS, ids=list(KB_FAULTS))
+def test_a_damaged_knowledge_base_is_an_artifact_error_naming_the_file(copy_of_saved, fault):
+    from applied_mlx.artifacts import ArtifactError
+
+    content, message = KB_FAULTS[fault]
+    (copy_of_saved / A.KB_FILE).write_bytes(content)
+    with pytest.raises(ArtifactError, match=message) as err:
+        A.Assistant.load(copy_of_saved, device="cpu")
+    assert A.KB_FILE in str(err.value)
+
+
+def test_damaged_model_folders_are_artifact_errors_naming_them(copy_of_saved):
+    import shutil
+
+    from applied_mlx.artifacts import ArtifactError
+
+    # id2label that skips an id (a KeyError when the labels are listed), or has one label too few
+    _edit_json(copy_of_saved / "intent" / "config.json",
+               lambda c: {**c, "id2label": {("9" if k == "3" else k): v for k, v in c["id2label"].items()}})
+    with pytest.raises(ArtifactError, match=r"intent/ folder .*id2label lacks the ids \[3\]"):
+        A.Assistant.load(copy_of_saved, device="cpu")
+    _edit_json(copy_of_saved / "intent" / "config.json",
+               lambda c: {**c, "id2label": {k: v for k, v in c["id2label"].items() if k != "9"}})
+    with pytest.raises(ArtifactError, match="intent/ folder could not be read"):
+        A.Assistant.load(copy_of_saved, device="cpu")
+    (copy_of_saved / "intent" / "config.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ArtifactError, match="intent"):
+        A.Assistant.load(copy_of_saved, device="cpu")
+    shutil.rmtree(copy_of_saved / "qa")
+    with pytest.raises(ArtifactError, match="lacks qa/"):
+        A.Assistant.load(copy_of_saved, device="cpu")
+
+
+def test_a_huge_size_in_a_model_config_fails_before_allocating(copy_of_saved):
+    import resource
+    import time
+
+    from applied_mlx.artifacts import ArtifactError
+
+    _edit_json(copy_of_saved / "qa" / "config.json", lambda c: {**c, "hidden_size": 20_000_000})
+    before, start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter()
+    with pytest.raises(ArtifactError, match="qa/ folder"):
+        A.Assistant.load(copy_of_saved, device="cpu")
+    assert time.perf_counter() - start < 30
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 200  # kB -> MB (Linux)
+
+
+def test_the_constructor_checks_its_settings(tiny):
+    args = (tiny.intent_model, tiny.intent_tokenizer, tiny.qa_model, tiny.qa_tokenizer, A.KNOWLEDGE_BASE)
+    for bad, message in (({"intent_threshold": -0.1}, "intent_threshold"), ({"top_k": 0}, "top_k"),
+                         ({"qa_max_length": 48, "stride": 44}, "no room for a question"),
+                         ({"max_length": 100_000}, "max_length is 100000 tokens")):
+        with pytest.raises(ValueError, match=message):
+            A.Assistant(*args, device="cpu", **bad)
+    with pytest.raises(ValueError, match="passage 0"):
+        A.Assistant(args[0], args[1], args[2], args[3], [{"title": "no text"}], device="cpu")
+
+
+def test_every_profile_has_the_same_settings():
+    keys = [set(A.settings(p)) for p in A.PROFILE_SETTINGS]
+    assert all(k == keys[0] for k in keys)
+    assert {"answer_threshold", "squad_train_titles", "skill_oos_examples", "skill_held_out",
+            "skill_batch_size"} <= keys[0]
+    with pytest.raises(ValueError, match="unknown profile"):
+        A.settings("huge")
+
+
+# ----------------------------------------------------------------------------------- long questions
+def _words(n_chars: int) -> str:
+    # real words from the knowledge base, repeated up to n_chars characters
+    words = " ".join(p["text"] for p in A.KNOWLEDGE_BASE).split()
+    text, i = "", 0
+    while len(text) < n_chars:
+        text += words[i % len(words)] + " "
+        i += 1
+    return text[:n_chars].rstrip() + "?"
+
+
+def _answer_or_value_error(call):
+    try:
+        return call()
+    except ValueError as e:
+        return e
+    except BaseException as e:  # noqa: BLE001  (the tokenizer's PanicException is a BaseException)
+        pytest.fail(f"{type(e).__module__}.{type(e).__name__} escaped: {str(e)[:200]}")
+
+
+# the fixture's windows, the smoke profile's and the full profile's (where 260-390 token questions panicked)
+WINDOWS = [(48, 16), (64, 16), (384, 128)]
+
+
+@pytest.mark.parametrize("window", WINDOWS, ids=[f"{m}/{s}" for m, s in WINDOWS])
+@pytest.mark.parametrize("n_chars", [1_300, 1_900, 2_000])
+def test_a_long_question_is_answered_not_a_tokenizer_panic(tiny, window, n_chars):
+    qa_max_length, stride = window
+    a = A.Assistant(tiny.intent_model, tiny.intent_tokenizer, tiny.qa_model, tiny.qa_tokenizer, A.KNOWLEDGE_BASE,
+                    intent_threshold=0.0, answer_threshold=0.0, qa_max_length=qa_max_length, stride=stride,
+                    device="cpu")
+    question = _words(n_chars)
+    assert len(question) == n_chars + 1 and len(a.qa_tokenizer(question)["input_ids"]) > 250
+    out = _answer_or_value_error(lambda: a.answer(question))
+    assert isinstance(out, dict) and 0 <= out["score"] <= 1 and len(out["sources"]) == a.top_k
+    out = _answer_or_value_error(lambda: a.answer(question, context=" ".join(["movies ratings"] * 400)))
+    assert isinstance(out, dict)
+    out = _answer_or_value_error(lambda: a.reply(question))
+    assert isinstance(out.text, str)
+
+
+def test_fit_questions_keeps_the_first_tokens_and_bounds_the_windows(tiny):
+    tok = tiny.qa_tokenizer
+    budget = A.question_budget(tok, 64, 16)
+    assert budget == (64 - 3 - 16) // 2
+    short, long = "what is distilbert", _words(2_000)
+    fitted = A.fit_questions(tok, [short, long], 64, 16)
+    assert fitted[0] == short
+    assert long.startswith(fitted[1]) and len(tok(fitted[1], add_special_tokens=False)["input_ids"]) == budget
+    # with the question at its budget, a long context still advances by at least budget tokens per window
+    context = " ".join(["movies ratings users"] * 300)
+    enc = A.qa_features(tok, [long], [context], 64, 16)
+    context_tokens = len(tok(context, add_special_tokens=False)["input_ids"])
+    assert len(enc["input_ids"]) <= context_tokens // budget + 1
+    with pytest.raises(ValueError, match="no room"):
+        A.question_budget(tok, 20, 16)
+
+
+# ----------------------------------------------------------------------------------- invisible text
+@pytest.mark.parametrize("bad", ["\u200b", "\x00\x00", "\u200b\u200c\ufeff", " \t\x00\u2028 ", "\ud800", "\x07\x1b"])
+def test_text_without_a_visible_character_is_refused(tiny, bad):
+    for call in (lambda: tiny.classify([bad]), lambda: tiny.answer(bad), lambda: tiny.reply(bad),
+                 lambda: tiny.answer("what is day 1", context=bad)):
+        with pytest.raises(ValueError, match="empty or only whitespace, zero-width or control characters"):
+            call()
+
+
+def test_lone_surrogates_are_dropped_not_a_tokenizer_type_error(tiny):
+    clean = tiny.classify(["good morning"])[0]["probabilities"]
+    for text in ("\ud800 good morning", "good \udfff morning\ud83d"):
+        got = tiny.classify([text])[0]["probabilities"]
+        assert all(abs(got[k] - clean[k]) < 1e-6 for k in clean)
+        assert isinstance(tiny.answer(text)["score"], float) and isinstance(tiny.reply(text).text, str)
+    # a pair written as two code units is one character, kept
+    assert A._check_text("\ud83d\ude00 hi", "message", 100) == "\U0001F600 hi"
