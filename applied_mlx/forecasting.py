@@ -19,11 +19,14 @@ instead of 336, and a linear head that maps the last hidden state to all ``H`` f
 once (direct multi-horizon output: no error feedback over 720 steps, one forward pass). With
 ``highway=True`` the same LSTM is a residual on an LSTNet-style linear highway that starts as the
 least-squares ``LinearBaseline`` (``init_highway_from``), so the untrained model is that baseline.
+
+The component, ``Forecaster``, saves and loads through ``applied_mlx.artifacts``: each horizon's model is
+rebuilt from the ``LSTMConfig`` it was built with, checked against the weights file before it is allocated.
 """
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +36,14 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .artifacts import ArtifactError, as_dict, load_component, positive, save_artifact
+
 ETT_COLUMNS = ("HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT")
 ETT_SPLIT = (8640, 2880, 2880)  # 12/4/4 months of 30 days, hourly
 HORIZONS = (96, 192, 336, 720)
 COMPONENT = "forecaster"
+MAX_LAYERS = 16  # stacked LSTM layers a config may ask for (each is built, even on the meta device)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 # Per-profile sizes (the notebook and the integration test read these) -------------------------
@@ -334,6 +341,34 @@ class RevIN(nn.Module):
         return y * std + mean
 
 
+@dataclass(frozen=True)
+class LSTMConfig:
+    """``LSTMForecaster``'s constructor arguments: what the artifact's config.json keeps for each horizon."""
+
+    lookback: int
+    horizon: int
+    num_channels: int
+    patch_len: int = 24
+    hidden_size: int = 128
+    num_layers: int = 1
+    dropout: float = 0.1
+    revin: bool = True
+    highway: bool = False
+    blend: bool = False
+
+    def __post_init__(self):
+        for name in ("lookback", "horizon", "num_channels", "patch_len", "hidden_size", "num_layers"):
+            positive(name, getattr(self, name))
+        if self.num_layers > MAX_LAYERS:
+            raise ValueError(f"num_layers must be at most {MAX_LAYERS}, got {self.num_layers}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        if self.lookback % self.patch_len:
+            raise ValueError(f"lookback ({self.lookback}) must be a multiple of patch_len ({self.patch_len})")
+        if self.highway and self.blend:
+            raise ValueError("choose highway (the LSTM as a residual) or blend (a weighted mean), not both")
+
+
 class LSTMForecaster(nn.Module):
     """Look-back ``(B, L, C)`` -> forecast ``(B, H, C)``: RevIN, channel independence, an LSTM over
     segments of the look-back, and a linear head giving all ``H`` steps at once.
@@ -347,19 +382,16 @@ class LSTMForecaster(nn.Module):
     blend: a forecast combination instead: ``w * LSTM + (1 - w) * linear``, with the linear map
         ``W (x - x_last) + b + x_last`` frozen and ``w`` a buffer (``blend_weight``) that travels in
         the weights. ``blend_with_linear`` builds one from a trained plain model.
+    Every argument is kept in ``self.config`` (an ``LSTMConfig``), which saving writes.
     """
 
     def __init__(self, lookback: int, horizon: int, num_channels: int, patch_len: int = 24,
                  hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.1, revin: bool = True,
                  highway: bool = False, blend: bool = False):
         super().__init__()
-        if lookback % patch_len:
-            raise ValueError(f"lookback ({lookback}) must be a multiple of patch_len ({patch_len})")
-        if highway and blend:
-            raise ValueError("choose highway (the LSTM as a residual) or blend (a weighted mean), not both")
-        self.init_args = dict(lookback=lookback, horizon=horizon, num_channels=num_channels, patch_len=patch_len,
-                              hidden_size=hidden_size, num_layers=num_layers, dropout=dropout, revin=revin,
-                              highway=highway, blend=blend)
+        self.config = LSTMConfig(lookback=lookback, horizon=horizon, num_channels=num_channels, patch_len=patch_len,
+                                 hidden_size=hidden_size, num_layers=num_layers, dropout=dropout, revin=revin,
+                                 highway=highway, blend=blend)
         self.lookback, self.horizon, self.num_channels = lookback, horizon, num_channels
         self.patch_len = patch_len
         self.revin = RevIN(num_channels) if revin else None
@@ -377,6 +409,11 @@ class LSTMForecaster(nn.Module):
             # The LSTM's contribution starts at exactly zero: the untrained model is the highway.
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
+
+    @classmethod
+    def from_config(cls, config: LSTMConfig) -> "LSTMForecaster":
+        """The (untrained) model an ``LSTMConfig`` describes."""
+        return cls(**dataclasses.asdict(config))
 
     def init_highway_from(self, linear: "LinearBaseline") -> "LSTMForecaster":
         """Copy a fitted ``LinearBaseline`` (same look-back and horizon) into the highway."""
@@ -425,10 +462,6 @@ class LSTMForecaster(nn.Module):
         return y
 
 
-LSTM_DEFAULTS = {name: param.default for name, param in inspect.signature(LSTMForecaster).parameters.items()
-                 if param.default is not inspect.Parameter.empty}
-
-
 def blend_with_linear(model: LSTMForecaster, linear: "LinearBaseline", weight: float) -> LSTMForecaster:
     """A new model whose forecast is ``weight * model(x) + (1 - weight) * linear(x)``.
 
@@ -441,7 +474,7 @@ def blend_with_linear(model: LSTMForecaster, linear: "LinearBaseline", weight: f
     weight = float(weight)
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"weight is the LSTM's share and must lie in [0, 1], got {weight}")
-    blended = LSTMForecaster(**{**model.init_args, "blend": True})
+    blended = LSTMForecaster.from_config(dataclasses.replace(model.config, blend=True))
     missing, unexpected = blended.load_state_dict(model.state_dict(), strict=False)
     if unexpected or set(missing) != {"highway.weight", "highway.bias", "blend_weight"}:
         raise ValueError(f"cannot blend this model: missing {missing}, unexpected {unexpected}")
@@ -525,27 +558,112 @@ def _model_key(horizon: int) -> str:
     return f"h{horizon}"
 
 
-def save_forecaster(directory, models: dict, *, scaler: StandardScaler, columns, lookback: int,
-                    model_args: dict, metrics: dict | None = None, freq: str = "h", profile: str = "",
-                    data: str = "") -> Path:
-    """Save one trained ``LSTMForecaster`` per horizon, the scaler and the window sizes as an artifact.
+@dataclass(frozen=True)
+class ScalerState:
+    """A ``StandardScaler``'s statistics as config.json keeps them: a finite mean and a std > 0 per column."""
 
-    models: horizon -> model (all built with ``model_args`` apart from the horizon).
-    """
-    from .artifacts import save_artifact
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
 
-    for h, m in models.items():  # Forecaster.load rebuilds every model from model_args: they must agree
-        built = {k: v for k, v in getattr(m, "init_args", {}).items() if k != "horizon"}
-        differ = {k: (v, model_args.get(k, LSTM_DEFAULTS.get(k))) for k, v in built.items()
-                  if model_args.get(k, LSTM_DEFAULTS.get(k)) != v}
+    def __post_init__(self):
+        if len(self.mean) != len(self.std) or not self.mean:
+            raise ValueError(f"mean and std need one value per column, got {len(self.mean)} and {len(self.std)}")
+        if not np.isfinite([*self.mean, *self.std]).all() or min(self.std) <= 0:
+            raise ValueError("mean must be finite and std finite and > 0 in every column")
+
+
+def _forecaster_parts(models: dict, scaler: StandardScaler, columns, lookback: int,
+                      freq: str) -> tuple[dict, nn.Module]:
+    """(config.json's entries, the weights as one module) for a forecaster; ValueError if the parts disagree."""
+    columns = [str(c) for c in columns]
+    if not models:
+        raise ValueError("no models to save: pass {horizon: trained LSTMForecaster}")
+    for h, m in models.items():
+        config = getattr(m, "config", None)
+        if not isinstance(config, LSTMConfig):
+            raise ValueError(f"the H={h} model is a {type(m).__name__}, not an LSTMForecaster")
+        if (config.horizon, config.lookback, config.num_channels) != (int(h), lookback, len(columns)):
+            raise ValueError(f"the H={h} model forecasts {config.horizon} steps from {config.lookback} rows of "
+                             f"{config.num_channels} channels; expected {int(h)} from {lookback} of {len(columns)}")
+    entries = {"model_class": "LSTMForecaster",
+               "models": {str(int(h)): as_dict(m.config) for h, m in sorted(models.items())},
+               "lookback": lookback, "horizons": sorted(int(h) for h in models), "columns": columns,
+               "freq": freq, "scaler": scaler.to_dict()}
+    return entries, nn.ModuleDict({_model_key(h): m for h, m in sorted(models.items())})
+
+
+def _check_model_args(models: dict, model_args: dict) -> None:
+    """ValueError unless every model was built with ``model_args`` (all but the horizon; defaults for the rest)."""
+    for h, m in models.items():
+        try:
+            expected = LSTMConfig(**{**model_args, "horizon": m.config.horizon})
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"model_args are not LSTMForecaster arguments: {e}") from None
+        differ = {f.name: (getattr(m.config, f.name), getattr(expected, f.name))
+                  for f in dataclasses.fields(LSTMConfig) if getattr(m.config, f.name) != getattr(expected, f.name)}
         if differ:
             raise ValueError(f"the H={h} model was built with other arguments than model_args "
                              f"(argument: (model, model_args)): {differ}")
-    bundle = nn.ModuleDict({_model_key(h): m for h, m in sorted(models.items())})
-    config = {"model_class": "LSTMForecaster", "model_args": dict(model_args), "lookback": lookback,
-              "horizons": sorted(int(h) for h in models), "columns": list(columns), "freq": freq,
-              "scaler": scaler.to_dict(), "profile": profile, "data": data}
-    return save_artifact(directory, component=COMPONENT, config=config, metrics=metrics, model=bundle)
+
+
+def _save(directory, entries: dict, bundle: nn.Module, metrics: dict | None, config: dict) -> Path:
+    clash = sorted(set(entries) & set(config))
+    if clash:
+        raise ValueError(f"config may not set {', '.join(clash)}: the forecaster writes those itself")
+    return save_artifact(directory, component=COMPONENT, config={**entries, **config}, metrics=metrics, model=bundle)
+
+
+def save_forecaster(directory, models: dict, *, scaler: StandardScaler, columns, lookback: int,
+                    model_args: dict | None = None, metrics: dict | None = None, freq: str = "h", profile: str = "",
+                    data: str = "") -> Path:
+    """Save one trained ``LSTMForecaster`` per horizon, the scaler and the window sizes as an artifact.
+
+    models: horizon -> model; each model's own ``config`` (its ``LSTMConfig``) goes to config.json, and
+        ``Forecaster.load`` rebuilds the model from it.
+    model_args: the arguments (all but the horizon) the models were meant to be built with, if given:
+        a model built with others is refused (ValueError), so that what is saved is what was evaluated.
+    """
+    entries, bundle = _forecaster_parts(models, scaler, columns, lookback, freq)
+    if model_args is not None:
+        _check_model_args(models, model_args)
+    return _save(directory, entries, bundle, metrics, {"profile": profile, "data": data})
+
+
+def _column_names(art) -> list[str]:
+    columns = art.field("columns", list)
+    if not columns or not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
+        raise ArtifactError(f"{art.path / 'config.json'}: the field 'columns' must be distinct column names, "
+                            f"got {columns!r:.120}")
+    return columns
+
+
+def _frequency(art) -> str:
+    freq = art.field("freq", str, default="h")
+    try:
+        pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        raise ArtifactError(f"{art.path / 'config.json'}: the field 'freq' is {freq!r}, not a pandas "
+                            "frequency such as 'h'") from None
+    return freq
+
+
+def _model_configs(art, lookback: int, num_channels: int) -> dict[int, LSTMConfig]:
+    """horizon -> ``LSTMConfig`` from config.json's ``models``, each checked against the look-back and columns."""
+    where = art.path / "config.json"
+    entries = art.field("models", dict)
+    if not entries:
+        raise ArtifactError(f"{where}: the field 'models' holds no model")
+    configs = {}
+    for key in entries:
+        config = art.section(f"models.{key}", LSTMConfig)
+        if key != str(config.horizon):
+            raise ArtifactError(f"{where}: the field 'models.{key}' describes a model of horizon {config.horizon}")
+        if (config.lookback, config.num_channels) != (lookback, num_channels):
+            raise ArtifactError(f"{where}: the field 'models.{key}' has lookback {config.lookback} and "
+                                f"num_channels {config.num_channels}; the forecaster has lookback {lookback} and "
+                                f"{num_channels} columns")
+        configs[config.horizon] = config
+    return configs
 
 
 class Forecaster:
@@ -553,16 +671,20 @@ class Forecaster:
 
     history: a DataFrame with a regular DatetimeIndex (at the trained frequency) and the trained
         columns (others are ignored), or an array of shape (rows, channels) in column order; at
-        least ``lookback`` rows, all finite. Values in the original units.
+        least ``lookback`` rows, all finite, of a size the model's float32 arithmetic can take once
+        standardised. Values in the original units.
     Returns a DataFrame of ``horizon`` rows in the original units, indexed by the future
     timestamps (or, for an array, by the step numbers that follow the history).
     """
 
+    COMPONENT = COMPONENT
+
     def __init__(self, models: dict, scaler: StandardScaler, columns, lookback: int, freq: str = "h",
-                 device=None):
+                 device=None, metrics: dict | None = None):
         self.models = {int(h): m.eval() for h, m in models.items()}
         self.scaler, self.columns, self.lookback, self.freq = scaler, list(columns), lookback, freq
         self.device = torch.device("cpu") if device is None else torch.device(device)
+        self.metrics = metrics or {}
         for m in self.models.values():
             m.to(self.device)
 
@@ -572,20 +694,34 @@ class Forecaster:
 
     @classmethod
     def load(cls, directory, device=None) -> "Forecaster":
-        """Build the models from the artifact's config and load their weights (safetensors)."""
-        from .artifacts import ArtifactError, load_artifact
+        """Build the models from the artifact's config and load their weights (safetensors).
 
-        artifact = load_artifact(directory, component=COMPONENT)
-        config = artifact.config
-        try:
-            horizons, args = config["horizons"], config["model_args"]
-            models = {int(h): LSTMForecaster(horizon=int(h), **args) for h in horizons}
-            scaler = StandardScaler.from_dict(config["scaler"])
-            columns, lookback, freq = config["columns"], int(config["lookback"]), config.get("freq", "h")
-        except (KeyError, TypeError) as e:
-            raise ArtifactError(f"{directory}/config.json lacks or garbles a forecaster field ({e})") from None
-        artifact.load_into(nn.ModuleDict({_model_key(h): m for h, m in models.items()}))
-        return cls(models, scaler, columns, lookback, freq, device)
+        Any fault in the folder is an ArtifactError naming the file and the field; the sizes in config.json
+        are checked against the weights file before any model is allocated.
+        """
+        return load_component(directory, COMPONENT, lambda art: cls._from_artifact(art, device))
+
+    @classmethod
+    def _from_artifact(cls, art, device) -> "Forecaster":
+        columns, freq = _column_names(art), _frequency(art)
+        lookback = art.field("lookback", int)
+        if lookback < 1:
+            raise ArtifactError(f"{art.path / 'config.json'}: the field 'lookback' must be > 0, got {lookback}")
+        state = art.section("scaler", ScalerState)
+        if len(state.mean) != len(columns):
+            raise ArtifactError(f"{art.path / 'config.json'}: the field 'scaler' has statistics for "
+                                f"{len(state.mean)} columns, the forecaster {len(columns)}")
+        configs = _model_configs(art, lookback, len(columns))
+        bundle = art.load_module(lambda: nn.ModuleDict({_model_key(h): LSTMForecaster.from_config(c)
+                                                        for h, c in configs.items()}))
+        scaler = StandardScaler(mean=np.asarray(state.mean), std=np.asarray(state.std))
+        return cls({h: bundle[_model_key(h)] for h in configs}, scaler, columns, lookback, freq, device,
+                   metrics=art.metrics)
+
+    def save(self, directory, metrics: dict | None = None, **config) -> Path:
+        """Write this forecaster as an artifact folder; ``config``: more JSON-able facts (profile, data)."""
+        entries, bundle = _forecaster_parts(self.models, self.scaler, self.columns, self.lookback, self.freq)
+        return _save(directory, entries, bundle, self.metrics if metrics is None else metrics, config)
 
     def _check_horizon(self, horizon) -> int:
         if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
@@ -641,12 +777,32 @@ class Forecaster:
                              "fill or drop them first")
         return values, future
 
+    def _standardised(self, values: np.ndarray) -> np.ndarray:
+        """The look-back on the training scale, as the model's float32; ValueError where float32 cannot hold it."""
+        z = (values - self.scaler.mean) / self.scaler.std  # float64: a huge value becomes a number to check
+        reach = float(np.abs(z).max())
+        if not reach <= FLOAT32_MAX:
+            raise ValueError(f"the history's values (up to {np.abs(values).max():.3g} in size) are beyond what the "
+                             f"scaler and the model can take: standardised with the training statistics they reach "
+                             f"{reach:.3g}, past the model's float32 range ({FLOAT32_MAX:.3g})")
+        return z.astype(np.float32)
+
+    def _finite(self, y: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``y`` (the model's output, standardised) if it and its value in the original units are finite
+        float32 numbers; ValueError otherwise (the history was too large for the model's arithmetic)."""
+        units = y.astype(np.float64) * self.scaler.std + self.scaler.mean
+        if not (np.isfinite(y).all() and np.abs(units).max() <= FLOAT32_MAX):
+            raise ValueError(f"the history's values (up to {np.abs(values).max():.3g} in size) are beyond what the "
+                             "model can take: its float32 arithmetic overflows on them and the forecast would be "
+                             "infinite or NaN; rescale the series closer to the data the model was trained on")
+        return y
+
     def forecast(self, history, horizon: int) -> pd.DataFrame:
         """The next ``horizon`` steps after ``history``, in the original units (see the class doc)."""
         horizon = self._check_horizon(horizon)
         values, future = self._values(history)
         model_h = min(h for h in self.horizons if h >= horizon)  # the shortest model that reaches
-        x = torch.as_tensor(self.scaler.transform(values))[None].to(self.device)
+        x = torch.as_tensor(self._standardised(values))[None].to(self.device)
         with torch.no_grad():
-            y = self.models[model_h](x)[0, :horizon].cpu().numpy()
+            y = self._finite(self.models[model_h](x)[0, :horizon].cpu().numpy(), values)
         return pd.DataFrame(self.scaler.inverse_transform(y), index=future(horizon), columns=self.columns)

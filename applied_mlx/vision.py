@@ -12,11 +12,12 @@ The recipe, for any ``ImageFolder`` tree (``root/<split>/<class>/<image>``):
    feature maps says which places in the image raised that score.
 
 ``ImageClassifier.load(artifact_dir)`` is the component: ``predict(image_or_path_or_list)`` and
-``explain(image)``.
+``explain(image)``. ``settings(profile)`` holds the notebook's sizes for the smoke, quick and full profiles.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -29,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .artifacts import ArtifactError, as_dict, load_component, save_artifact
 from .metrics import mean_and_spread  # noqa: F401  (the notebook reports seeds with it)
 
 COMPONENT = "image_classifier"
@@ -40,7 +42,50 @@ STANDIN_FILE = "efficientnet-lite0-57934424.pth"  # the stand-in's ImageNet weig
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 ACCEPTED = ("a PIL image, a path to an image file, the bytes of an image file, or a NumPy array "
-            "(H x W grey, H x W x 3 RGB or H x W x 4 RGBA), or a list of these")
+            "(H x W grey, H x W x 3 RGB or H x W x 4 RGBA, of finite real numbers in 0-255, or 0-1 for floats), "
+            "or a list of these")
+# Resizing the shorter side to ``resize`` pixels scales the longer one by the same factor, so a thin strip
+# (a PNG of 5000 x 1 pixels, under 100 bytes) would become a picture of millions of pixels before the centre crop
+# throws nearly all of it away. Bounding the aspect ratio bounds what one image costs: at most
+# resize x (MAX_ASPECT * resize) pixels.
+MAX_ASPECT = 20
+MAX_RESIZE = 1024  # the largest shorter side a Preprocessing may ask for (ImageNet models run at 224-512)
+
+
+# Per-profile settings (the notebook reads these) -------------------------------------------------
+
+# The input resolution, chosen by cross-validation on the training images (the notebook's "Resolution"
+# section): the stand-in sees the photos at 320 pixels, not the 224 it was trained at. ResNet18 keeps its own
+# 224 (None): no ResNet18 run was possible offline to check it.
+CHOSEN_CROP = {"efficientnet_lite0": 320}
+
+SETTINGS = {
+    # backbone (None: default_backbone()) and weights; crop size ("chosen": CHOSEN_CROP, None: the weights'
+    # own 224); the head's epochs and lr; phase 2 (last block, on cached activations): augmented views,
+    # epochs, lr; phase 3 (every layer, on images): seeds, epochs, lr. No phase 3 on a CPU: minutes an epoch.
+    "smoke": dict(backbone="resnet18", pretrained=False, crop=64, head_epochs=20, head_lr=3e-3,
+                  aug_views=1, last_epochs=2, last_lr=1e-3, all_seeds=[0], all_epochs=1, all_lr=1e-4),
+    "quick": dict(backbone=None, pretrained=True, crop="chosen", head_epochs=30, head_lr=1e-3,
+                  aug_views=1, last_epochs=3, last_lr=2e-4, all_seeds=[], all_epochs=0, all_lr=0),
+    "full": dict(backbone=None, pretrained=True, crop="chosen", head_epochs=30, head_lr=1e-3,
+                 aug_views=4, last_epochs=6, last_lr=2e-4, all_seeds=[0, 1, 2], all_epochs=6, all_lr=3e-5),
+}
+
+
+def settings(profile: str) -> dict:
+    """The sizes of ``profile`` (smoke, quick or full), backbone and crop resolved for this machine (a copy).
+
+    The backbone is ``default_backbone()`` where the profile leaves it open (ResNet18, or the offline
+    stand-in when only its weights are here); ``crop`` is then that backbone's ``CHOSEN_CROP`` (None: 224).
+    """
+    if profile not in SETTINGS:
+        raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(SETTINGS)}")
+    chosen = {k: (list(v) if isinstance(v, list) else v) for k, v in SETTINGS[profile].items()}
+    if chosen["backbone"] is None:
+        chosen["backbone"] = default_backbone()
+    if chosen["crop"] == "chosen":
+        chosen["crop"] = CHOSEN_CROP.get(chosen["backbone"])
+    return chosen
 
 
 # Weights -----------------------------------------------------------------------------------
@@ -135,26 +180,47 @@ def _resnet18_features(pretrained: bool) -> nn.Sequential:
     return nn.Sequential(OrderedDict(list(net.named_children())[:-2]))
 
 
+@dataclass(frozen=True)
+class TransferNetConfig:
+    """``TransferNet``'s constructor arguments: what the artifact's config.json keeps to rebuild it (all of them:
+    no default stands in for a field missing from the file)."""
+
+    backbone: str
+    num_classes: int
+    dropout: float
+
+    def __post_init__(self):
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {self.backbone!r}; use one of {', '.join(BACKBONES)}")
+        if self.num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {self.num_classes}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+
+
 class TransferNet(nn.Module):
     """A pretrained CNN's feature maps -> global average pool -> dropout -> a new linear layer.
 
     backbone: ``"resnet18"`` (torchvision, ``ResNet18_Weights.DEFAULT``) or ``"efficientnet_lite0"``.
     pretrained: load the ImageNet weights (False: random, or weights loaded later from an artifact).
+    Every argument but ``pretrained`` is kept in ``self.config`` (a ``TransferNetConfig``), which saving writes.
     """
 
     def __init__(self, backbone: str = DEFAULT_BACKBONE, num_classes: int = 2, dropout: float = 0.2,
                  pretrained: bool = True):
         super().__init__()
-        if backbone not in BACKBONES:
-            raise ValueError(f"unknown backbone {backbone!r}; use one of {', '.join(BACKBONES)}")
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        self.config = TransferNetConfig(backbone, num_classes, dropout)
         self.backbone_name = backbone
         if backbone == "resnet18":
             self.backbone, self.num_features = _resnet18_features(pretrained), 512
         else:
             self.backbone, self.num_features = _LiteFeatures(pretrained), 1280
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.num_features, num_classes))
+
+    @classmethod
+    def from_config(cls, config: TransferNetConfig, pretrained: bool = False) -> "TransferNet":
+        """The model a ``TransferNetConfig`` describes (random weights unless ``pretrained``)."""
+        return cls(config.backbone, config.num_classes, config.dropout, pretrained=pretrained)
 
     def feature_maps(self, x):
         """The last convolutional feature maps, (N, C, h, w): what Grad-CAM looks at."""
@@ -254,8 +320,12 @@ class Preprocessing:
     def __post_init__(self):
         if not (0 < self.crop <= self.resize):
             raise ValueError(f"need 0 < crop <= resize, got crop={self.crop}, resize={self.resize}")
+        if self.resize > MAX_RESIZE:
+            raise ValueError(f"resize must be at most {MAX_RESIZE} pixels, got {self.resize}")
         if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
             raise ValueError("mean and std need 3 values each (RGB), std > 0")
+        if not np.isfinite([*self.mean, *self.std]).all():
+            raise ValueError(f"mean and std must be finite, got mean={self.mean}, std={self.std}")
 
     @classmethod
     def for_backbone(cls, backbone: str, crop: int | None = None) -> "Preprocessing":
@@ -275,17 +345,23 @@ class Preprocessing:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessing":
-        """From the artifact config's ``preprocessing`` entry."""
-        return cls(resize=int(d["resize"]), crop=int(d["crop"]), mean=tuple(d["mean"]), std=tuple(d["std"]))
+        """From the artifact config's ``preprocessing`` entry, every field checked (ArtifactError otherwise)."""
+        from .artifacts import config_from
+
+        return config_from(cls, d, "the preprocessing entry")
 
     def to_dict(self) -> dict:
-        return {"resize": self.resize, "crop": self.crop, "mean": list(self.mean), "std": list(self.std)}
+        """The JSON-able form config.json stores."""
+        return as_dict(self)
 
     def eval_transform(self):
-        """PIL image -> normalised tensor: resize, centre crop (what validation and inference use)."""
+        """PIL image -> normalised tensor: resize, centre crop (what validation and inference use).
+
+        An image more than ``MAX_ASPECT`` times as long as wide is refused with a ValueError before resizing.
+        """
         from torchvision import transforms as T
 
-        return T.Compose([T.Resize(self.resize), T.CenterCrop(self.crop), T.ToTensor(),
+        return T.Compose([check_aspect, T.Resize(self.resize), T.CenterCrop(self.crop), T.ToTensor(),
                           T.Normalize(self.mean, self.std)])
 
     def mirror_transform(self):
@@ -355,6 +431,9 @@ def load_rgb(source):
 
     if isinstance(source, Image.Image):
         return _as_rgb(source)
+    if isinstance(source, str) and not source.strip():
+        # Path("") is the current folder: say what is wrong instead of "'.' is not a file"
+        raise ValueError(f"no image given: the path is an empty string; accepted: {ACCEPTED}")
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
@@ -381,11 +460,39 @@ def _array_to_rgb(arr: np.ndarray):
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.dtype != np.uint8:
-        if not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(f"an image array must hold numbers, got dtype {arr.dtype}")
-        scale = 255.0 if np.issubdtype(arr.dtype, np.floating) and arr.max() <= 1.0 else 1.0
-        arr = np.clip(arr * scale, 0, 255).round().astype(np.uint8)
+        arr = _array_to_uint8(arr)
     return _as_rgb(Image.fromarray(arr))
+
+
+def _array_to_uint8(arr: np.ndarray) -> np.ndarray:
+    """Real numbers in 0-255 (or floats in 0-1) as uint8; ValueError for anything else (NaN, complex, -3...)."""
+    floating = np.issubdtype(arr.dtype, np.floating)
+    if not (floating or np.issubdtype(arr.dtype, np.integer)):
+        # complex numbers, booleans, strings, objects: no pixel value to take from them
+        raise ValueError(f"an image array must hold real numbers (0-255, or 0-1 for floats), got dtype {arr.dtype}")
+    if floating and not np.isfinite(arr).all():
+        raise ValueError("an image array must hold finite numbers, but this one holds NaN or infinite values; "
+                         "accepted: real numbers in 0-255, or 0-1 for floats")
+    low, high = arr.min(), arr.max()
+    if low < 0 or high > 255:
+        raise ValueError(f"an image array's values must lie in 0-255 (or 0-1 for floats), got {low:g} to {high:g}: "
+                         "scale it to that range first")
+    scale = 255.0 if floating and high <= 1.0 else 1.0
+    return np.clip(arr * scale, 0, 255).round().astype(np.uint8)
+
+
+def check_aspect(img):
+    """``img`` (a PIL image) if neither side is more than ``MAX_ASPECT`` times the other; ValueError otherwise.
+
+    Preprocessing scales the shorter side to a fixed size, so a thin strip would be blown up to millions of
+    pixels (a 5000 x 1 PNG of under 100 bytes to 1,280,000 x 256) before the centre crop keeps a square of it.
+    """
+    width, height = img.size
+    if min(width, height) == 0 or max(width, height) > MAX_ASPECT * min(width, height):
+        ratio = max(width, height) / max(min(width, height), 1)
+        raise ValueError(f"the image is {width} x {height} pixels, an aspect ratio of {ratio:.0f}:1; accepted: at "
+                         f"most {MAX_ASPECT}:1 (one side at most {MAX_ASPECT} times the other): crop it first")
+    return img
 
 
 @dataclass
@@ -425,11 +532,22 @@ def read_image_folder(root: str | os.PathLike, resize: int | None = None, class_
         raise ValueError(f"{root} has classes {folder.classes}, expected {list(class_names)}")
     if not folder.samples:
         raise ValueError(f"{root} holds no images in its class folders")
-    resizer = T.Resize(resize) if resize else (lambda im: im)
-    images = [resizer(load_rgb(path)) for path, _ in folder.samples]
+    resizer = T.Resize(resize) if resize else None
+    images = [_resized(load_rgb(path), path, resizer) for path, _ in folder.samples]
     return ImageSet(images=images, labels=np.array(folder.targets, dtype=np.int64),
                     class_names=list(folder.classes),
                     paths=[Path(p).relative_to(root).as_posix() for p, _ in folder.samples])
+
+
+def _resized(img, path, resizer):
+    """``resizer(img)`` after ``check_aspect`` (its ValueError naming the file); ``img`` if no resizer."""
+    if resizer is None:
+        return img
+    try:
+        check_aspect(img)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    return resizer(img)
 
 
 class ImageDataset(torch.utils.data.Dataset):
@@ -697,24 +815,49 @@ def save_classifier(directory: str | os.PathLike, model: TransferNet, class_name
     test_time_flip: the classifier averages each image's probabilities with its mirror image's
         (``flip_averaged_proba``); stored in config.json so inference does what was evaluated.
     config: more JSON-able facts for config.json (the data set, the profile, the recipe).
+    The model's own ``config`` (a ``TransferNetConfig``) goes to config.json's ``model_args``.
     """
-    from .artifacts import save_artifact
+    if len(class_names) != model.config.num_classes:
+        raise ValueError(f"{len(class_names)} class names for a model with {model.config.num_classes} outputs")
+    model_config = {"model_class": "TransferNet", "model_args": as_dict(model.config),
+                    "class_names": list(class_names), "preprocessing": as_dict(preprocessing),
+                    "test_time_flip": bool(test_time_flip)}
+    clash = sorted(set(config) & set(model_config))
+    if clash:
+        raise ValueError(f"config may not set {', '.join(clash)}: save_classifier writes those itself")
+    return save_artifact(directory, component=COMPONENT, config={**model_config, **config}, metrics=metrics,
+                         model=model)
 
-    if len(class_names) != model.head[1].out_features:
-        raise ValueError(f"{len(class_names)} class names for a model with {model.head[1].out_features} outputs")
-    model_config = {"model_class": "TransferNet",
-                    "model_args": {"backbone": model.backbone_name, "num_classes": len(class_names),
-                                   "dropout": model.head[0].p},
-                    "class_names": list(class_names), "preprocessing": preprocessing.to_dict(),
-                    "test_time_flip": bool(test_time_flip), **config}
-    return save_artifact(directory, component=COMPONENT, config=model_config, metrics=metrics, model=model)
+
+def _complete_section(art, dotted: str, cls):
+    """``art.section(dotted, cls)`` with every field present: a default would silently change what the model sees."""
+    missing = [f.name for f in dataclasses.fields(cls) if f.name not in art.field(dotted, dict)]
+    if missing:
+        raise ArtifactError(f"{art.path / 'config.json'}: the field {dotted!r} lacks {', '.join(map(repr, missing))}")
+    return art.section(dotted, cls)
+
+
+def _class_names(art, num_classes: int) -> list[str]:
+    """config.json's ``class_names``: distinct non-empty strings, one per output of the model."""
+    names = art.field("class_names", list)
+    where = f"{art.path / 'config.json'}: the field 'class_names'"
+    if not all(isinstance(n, str) and n.strip() for n in names) or len(set(names)) != len(names):
+        raise ArtifactError(f"{where} must be distinct non-empty strings, got {names!r:.120}")
+    if len(names) != num_classes:
+        raise ArtifactError(f"{where} holds {len(names)} names for a model of {num_classes} classes "
+                            "('model_args.num_classes')")
+    return names
 
 
 class ImageClassifier:
     """A trained image classifier: ``predict`` labels with probabilities, ``explain`` with Grad-CAM.
 
-    Load with ``ImageClassifier.load(artifact_dir)``. Inputs: see ``ACCEPTED``.
+    Load with ``ImageClassifier.load(artifact_dir)``, save with ``save(directory)``. Inputs: see ``ACCEPTED``;
+    an image more than ``MAX_ASPECT`` times as long as wide is refused (ValueError), so that one call's work
+    stays bounded.
     """
+
+    COMPONENT = COMPONENT
 
     def __init__(self, model: TransferNet, class_names: Sequence[str], preprocessing: Preprocessing,
                  device=None, batch_size: int = 32, metrics: dict | None = None, test_time_flip: bool = False):
@@ -738,21 +881,31 @@ class ImageClassifier:
 
         test_time_flip: average each image with its mirror image (twice the compute); None takes the
         artifact's setting (what its metrics were measured with; False for artifacts saved without one).
+        Any fault in the folder is an ArtifactError naming the file and the field.
         """
-        from .artifacts import ArtifactError, load_artifact
+        return load_component(directory, COMPONENT,
+                              lambda art: cls._from_artifact(art, device, batch_size, test_time_flip))
 
-        art = load_artifact(directory, component=COMPONENT)
-        try:
-            args = art.config["model_args"]
-            class_names = art.config["class_names"]
-            preprocessing = Preprocessing.from_dict(art.config["preprocessing"])
-        except KeyError as e:
-            raise ArtifactError(f"{art.path}/config.json lacks {e}, which an image classifier needs") from None
-        model = TransferNet(pretrained=False, **args)
-        art.load_into(model)
-        flip = bool(art.config.get("test_time_flip", False)) if test_time_flip is None else test_time_flip
+    @classmethod
+    def _from_artifact(cls, art, device, batch_size: int, test_time_flip: bool | None) -> "ImageClassifier":
+        if art.field("model_class", str) != "TransferNet":
+            raise ArtifactError(f"{art.path / 'config.json'}: the field 'model_class' must be 'TransferNet', "
+                                f"got {art.config['model_class']!r}")
+        model_config = art.section("model_args", TransferNetConfig)
+        class_names = _class_names(art, model_config.num_classes)
+        preprocessing = _complete_section(art, "preprocessing", Preprocessing)
+        saved_flip = art.field("test_time_flip", bool, default=False)
+        # built on the meta device first: the shapes are checked against the file before memory is spent
+        model = art.load_module(lambda: TransferNet.from_config(model_config))
+        flip = saved_flip if test_time_flip is None else bool(test_time_flip)
         return cls(model, class_names, preprocessing, device=device, batch_size=batch_size, metrics=art.metrics,
                    test_time_flip=flip)
+
+    def save(self, directory: str | os.PathLike, metrics: dict | None = None, **config) -> Path:
+        """Write this classifier as an artifact folder (``save_classifier``); metrics default to its own."""
+        return save_classifier(directory, self.model, self.class_names, self.preprocessing,
+                               metrics=self.metrics if metrics is None else metrics,
+                               test_time_flip=self.test_time_flip, **config)
 
     def _tensors(self, images) -> torch.Tensor:
         return torch.stack([self._transform(load_rgb(im)) for im in images])

@@ -1,10 +1,15 @@
+import json
+import resource
+import shutil
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from applied_mlx import forecasting as fc
-from applied_mlx.artifacts import ArtifactError
+from applied_mlx.artifacts import ArtifactError, Component, as_dict
 
 
 def test_protocol_splits_match_the_published_borders():
@@ -237,7 +242,7 @@ def test_highway_forecaster_round_trips(tmp_path):
                                    model_args=args)
     from applied_mlx.artifacts import load_artifact
 
-    assert load_artifact(directory, component=fc.COMPONENT).config["model_args"]["highway"] is True
+    assert load_artifact(directory, component=fc.COMPONENT).config["models"]["24"]["highway"] is True
     forecaster = fc.Forecaster.load(directory)
     assert forecaster.models[24].highway is not None
     history = frame.iloc[:100]
@@ -321,3 +326,116 @@ def test_blended_forecaster_round_trips_and_save_checks_the_arguments(tmp_path):
     with torch.no_grad():
         direct = blended.eval()(torch.as_tensor(scaler.transform(history.values[-48:]))[None])[0]
     assert np.allclose(forecaster.forecast(history, 24).values, scaler.inverse_transform(direct.numpy()), atol=1e-5)
+
+
+# The component contract --------------------------------------------------------------------
+
+DROP = object()  # as a value in the edits below: delete the field
+
+
+def edited_copy(src, dst, dotted, value):
+    """A copy of the artifact folder ``src`` whose config.json has ``dotted`` set to ``value`` (or deleted)."""
+    shutil.copytree(src, dst)
+    path = dst / "config.json"
+    config = json.loads(path.read_text())
+    *parents, last = dotted.split(".")
+    node = config
+    for part in parents:
+        node = node[part]
+    if value is DROP:
+        del node[last]
+    else:
+        node[last] = value
+    path.write_text(json.dumps(config))
+    return dst
+
+
+def test_the_forecaster_is_a_component_and_its_models_keep_their_config(saved, tmp_path):
+    directory, frame, models, _ = saved
+    forecaster = fc.Forecaster.load(directory)
+    assert isinstance(forecaster, Component) and fc.Forecaster.COMPONENT == "forecaster"
+    assert not hasattr(fc, "LSTM_DEFAULTS")  # the arguments come from the model, not from the signature
+    expected = fc.LSTMConfig(lookback=48, horizon=24, num_channels=2, patch_len=12, hidden_size=8)
+    assert models[24].config == expected and forecaster.models[24].config == expected
+    config = json.loads((directory / "config.json").read_text())
+    assert config["models"]["24"] == as_dict(expected) and config["models"]["48"]["horizon"] == 48
+    assert fc.LSTMForecaster.from_config(expected).config == expected
+    assert forecaster.metrics == {"test_mse": 1.0}
+    again = fc.Forecaster.load(forecaster.save(tmp_path / "again", profile="smoke"))
+    assert again.metrics == {"test_mse": 1.0} and again.horizons == [24, 48]
+    history = frame.iloc[:100]
+    assert np.array_equal(again.forecast(history, 48).values, forecaster.forecast(history, 48).values)
+
+
+def test_save_refuses_models_that_do_not_fit_the_forecaster(saved, tmp_path):
+    _, _, models, scaler = saved
+    with pytest.raises(ValueError, match="the H=24 model forecasts 24 steps from 48 rows of 2 channels; expected 24 "
+                                         "from 96 of 2"):
+        fc.save_forecaster(tmp_path / "x", {24: models[24]}, scaler=scaler, columns=["a", "b"], lookback=96)
+    with pytest.raises(ValueError, match="the H=48 model forecasts 24 steps"):
+        fc.save_forecaster(tmp_path / "x", {48: models[24]}, scaler=scaler, columns=["a", "b"], lookback=48)
+    with pytest.raises(ValueError, match="may not set lookback"):
+        fc.Forecaster(models, scaler, ["a", "b"], 48).save(tmp_path / "x", lookback=3)
+
+
+@pytest.mark.parametrize("dotted, value, message", [
+    ("models", [1], "the field 'models' must be dict"),
+    ("models", {}, "the field 'models' holds no model"),
+    ("models", DROP, "lacks the field 'models'"),
+    ("models.24", 5, r"the field 'models\.24' must be dict"),
+    ("models.24.lookback", DROP, "lacks the field 'lookback'"),
+    ("models.24.hidden_size", "8", r"'models\.24' in .*\.hidden_size must be a whole number"),
+    ("models.24.highway", "no", r"\.highway must be true or false"),
+    ("models.24.num_layers", 100_000, "num_layers must be at most 16"),
+    ("models.24.patch_len", 0, "patch_len must be > 0"),
+    ("models.24.horizon", 12, r"the field 'models\.24' describes a model of horizon 12"),
+    ("models.24.lookback", 96, r"'models\.24' has lookback 96 and num_channels 2; the forecaster has lookback 48"),
+    ("columns", "ab", "the field 'columns' must be list"),
+    ("columns", ["a", "a"], "must be distinct column names"),
+    ("lookback", 4.5, "the field 'lookback' must be int"),
+    ("freq", "every so often", "'freq' is 'every so often', not a pandas frequency"),
+    ("scaler.std", [1.0, 0.0], "std finite and > 0"),
+    ("scaler.mean", [1.0, 2.0, 3.0], "mean and std need one value per column, got 3 and 2"),
+    ("scaler", "standard", "the field 'scaler' must be dict"),
+])
+def test_every_fault_in_config_json_is_an_artifact_error_naming_the_field(saved, tmp_path, dotted, value, message):
+    folder = edited_copy(saved[0], tmp_path / "art", dotted, value)
+    with pytest.raises(ArtifactError, match=message):
+        fc.Forecaster.load(folder)
+
+
+def test_a_huge_size_in_config_json_fails_fast_without_allocating(saved, tmp_path):
+    # hidden_size 20 million: an LSTM of 1.6e15 weights, compared with the file's header on the meta device
+    folder = edited_copy(saved[0], tmp_path / "art", "models.24.hidden_size", 20_000_000)
+    before, start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter()
+    with pytest.raises(ArtifactError, match=r"h24\.lstm\.weight_hh_l0: saved \(32, 8\), model \(80000000, 20000000\)"):
+        fc.Forecaster.load(folder)
+    assert time.perf_counter() - start < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # kB
+
+
+def test_weights_of_another_shape_or_truncated_are_artifact_errors(saved, tmp_path):
+    folder = edited_copy(saved[0], tmp_path / "highway", "models.48.highway", True)
+    with pytest.raises(ArtifactError, match=r"missing from the file: h48\.highway\.bias, h48\.highway\.weight"):
+        fc.Forecaster.load(folder)
+    cut = shutil.copytree(saved[0], tmp_path / "cut")
+    data = (cut / "model.safetensors").read_bytes()
+    (cut / "model.safetensors").write_bytes(data[:-100])
+    with pytest.raises(ArtifactError, match="model.safetensors is truncated"):
+        fc.Forecaster.load(cut)
+
+
+# Values the model's float32 arithmetic cannot take -------------------------------------------
+
+def test_a_huge_finite_history_is_refused_instead_of_forecasting_nan(saved):
+    forecaster = fc.Forecaster.load(saved[0])
+    # 1e39 is a finite float64 but past float32's 3.4e38 once standardised: the forecast was all NaN
+    with pytest.raises(ValueError, match="beyond what the scaler and the model can take: standardised with the "
+                                         r"training statistics they reach .*, past the model's float32 range"):
+        forecaster.forecast(np.full((60, 2), 1e39), 24)
+    # 1e30 fits float32, but its spread over the window does not (RevIN squares it): NaN again
+    swinging = np.where(np.arange(60)[:, None] % 2 == 0, 1e30, -1e30) * np.ones((1, 2))
+    with pytest.raises(ValueError, match="beyond what the model can take: its float32 arithmetic overflows"):
+        forecaster.forecast(swinging, 24)
+    level = forecaster.forecast(np.full((60, 2), 1e6), 24)  # large but representable: a finite answer
+    assert np.isfinite(level.values).all()

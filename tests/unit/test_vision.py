@@ -1,5 +1,9 @@
 import hashlib
 import io
+import json
+import resource
+import shutil
+import time
 
 import numpy as np
 import pytest
@@ -8,7 +12,7 @@ from PIL import Image
 from torch import nn
 
 from applied_mlx import vision
-from applied_mlx.artifacts import ArtifactError
+from applied_mlx.artifacts import ArtifactError, Component, as_dict
 
 
 def tiny_model(backbone="resnet18", num_classes=3):
@@ -419,3 +423,177 @@ def test_fine_tune_last_block_changes_only_the_last_block_and_the_head():
     changed = {k.split(".")[1] for k in before if not torch.equal(before[k], after[k])}
     assert changed == {"layer4", "1"}  # backbone.layer4.* and head.1.*
     assert model.set_trainable("head") == 512 * 2 + 2  # refrozen afterwards
+
+
+# The component contract --------------------------------------------------------------------
+
+DROP = object()  # as a value in the edits below: delete the field
+
+
+def edited_copy(src, dst, dotted, value):
+    """A copy of the artifact folder ``src`` whose config.json has ``dotted`` set to ``value`` (or deleted)."""
+    shutil.copytree(src, dst)
+    path = dst / "config.json"
+    config = json.loads(path.read_text())
+    *parents, last = dotted.split(".")
+    node = config
+    for part in parents:
+        node = node[part]
+    if value is DROP:
+        del node[last]
+    else:
+        node[last] = value
+    path.write_text(json.dumps(config))
+    return dst
+
+
+def test_the_classifier_is_a_component_and_saves_itself(saved, tmp_path):
+    model, pre, train, art, _ = saved
+    clf = vision.ImageClassifier.load(art, device="cpu")
+    assert isinstance(clf, Component) and vision.ImageClassifier.COMPONENT == "image_classifier"
+    config = json.loads((art / "config.json").read_text())
+    # the model keeps the arguments it was built with, and those are what config.json holds
+    assert model.config == vision.TransferNetConfig("resnet18", 3, 0.2)
+    assert config["model_args"] == as_dict(model.config) == {"backbone": "resnet18", "num_classes": 3, "dropout": 0.2}
+    assert vision.TransferNet.from_config(model.config).config == model.config
+    again = vision.ImageClassifier.load(clf.save(tmp_path / "again", data="shapes"), device="cpu")
+    assert again.metrics == {"accuracy": 0.5} and again.preprocessing == pre
+    images = train.images[:4]
+    assert again.predict_proba(images) == pytest.approx(clf.predict_proba(images), abs=1e-6)
+    with pytest.raises(ValueError, match="may not set model_args: save_classifier writes those itself"):
+        clf.save(tmp_path / "clash", model_args={"backbone": "vgg"})
+
+
+@pytest.mark.parametrize("dotted, value, message", [
+    ("model_args", [1], r"config.json: the field 'model_args' must be dict"),
+    ("model_args", DROP, r"config.json lacks the field 'model_args'"),
+    ("model_args.num_classes", "3", r"'model_args' in .*\.num_classes must be a whole number"),
+    ("model_args.backbone", "vgg", "unknown backbone 'vgg'"),
+    ("model_args.dropout", 1.5, r"dropout must lie in \[0, 1\)"),
+    ("model_args.depth", 3, "unknown field.*'depth'"),
+    ("model_class", "ResNet", "'model_class' must be 'TransferNet'"),
+    ("class_names", ["circle", "square"], "holds 2 names for a model of 3 classes"),
+    ("class_names", [1, 2, 3], "must be distinct non-empty strings"),
+    ("class_names", "circle", "'class_names' must be list"),
+    ("model_args.backbone", DROP, "lacks the field 'backbone'"),
+    ("preprocessing.resize", DROP, "'preprocessing' lacks 'resize'"),
+    ("preprocessing.mean", [0.5, "x", 0.5], r"mean\[1\] must be a number"),
+    ("preprocessing.resize", 10**9, "resize must be at most 1024"),
+    ("preprocessing", None, "'preprocessing' must be dict"),
+    ("test_time_flip", "yes", "'test_time_flip' must be bool"),
+])
+def test_every_fault_in_config_json_is_an_artifact_error_naming_the_field(saved, tmp_path, dotted, value, message):
+    folder = edited_copy(saved[3], tmp_path / "art", dotted, value)
+    with pytest.raises(ArtifactError, match=message):
+        vision.ImageClassifier.load(folder, device="cpu")
+
+
+def test_a_huge_size_in_config_json_fails_fast_without_allocating(saved, tmp_path):
+    # 20 million classes would be a 41 GB head: refused before any of it is allocated
+    folder = edited_copy(saved[3], tmp_path / "art", "model_args.num_classes", 20_000_000)
+    before, start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter()
+    with pytest.raises(ArtifactError, match="for a model of 20000000 classes"):
+        vision.ImageClassifier.load(folder, device="cpu")
+    assert time.perf_counter() - start < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # kB
+
+
+def test_weights_of_another_shape_or_truncated_are_artifact_errors(saved, tmp_path):
+    wider = edited_copy(saved[3], tmp_path / "wider", "model_args.num_classes", 4)
+    config = json.loads((wider / "config.json").read_text())
+    (wider / "config.json").write_text(json.dumps({**config, "class_names": ["a", "b", "c", "d"]}))
+    with pytest.raises(ArtifactError, match=r"head\.1\.weight: saved \(3, 512\), model \(4, 512\)"):
+        vision.ImageClassifier.load(wider, device="cpu")
+    cut = shutil.copytree(saved[3], tmp_path / "cut")
+    data = (cut / "model.safetensors").read_bytes()
+    (cut / "model.safetensors").write_bytes(data[:len(data) // 2])
+    with pytest.raises(ArtifactError, match="model.safetensors is truncated"):
+        vision.ImageClassifier.load(cut, device="cpu")
+
+
+# Bounded work per image ---------------------------------------------------------------------
+
+def strip_png(size):
+    """A tiny PNG of a thin strip: a few dozen bytes that decode to a few kB."""
+    data = png_bytes(Image.new("RGB", size, (90, 160, 30)))
+    assert len(data) < 200
+    return data
+
+
+@pytest.mark.parametrize("size, ratio", [((5000, 1), "5000:1"), ((1, 20000), "20000:1")])
+def test_a_thin_strip_is_refused_fast_before_it_is_blown_up(saved, tmp_path, size, ratio):
+    # Resizing the shorter side to 256 would make the long one 1.28 or 5.12 million pixels (gigabytes)
+    clf = vision.ImageClassifier.load(saved[3], device="cpu")
+    data = strip_png(size)
+    (tmp_path / "strip.png").write_bytes(data)
+    standard = vision.Preprocessing.for_backbone("resnet18").eval_transform()
+    calls = [lambda: clf.predict(data), lambda: clf.predict_proba([tmp_path / "strip.png"]),
+             lambda: clf.explain(str(tmp_path / "strip.png")), lambda: standard(vision.load_rgb(data))]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for call in calls:
+        start = time.perf_counter()
+        with pytest.raises(ValueError, match=f"{size[0]} x {size[1]} pixels, an aspect ratio of {ratio}; "
+                                             r"accepted: at most 20:1"):
+            call()
+        assert time.perf_counter() - start < 1.0
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # kB
+
+
+def test_an_aspect_ratio_of_20_is_still_classified_and_a_strip_in_a_folder_is_named(saved, tmp_path):
+    clf = vision.ImageClassifier.load(saved[3], device="cpu")
+    assert sum(clf.predict(Image.new("RGB", (400, 20), (0, 0, 255)), top_k=3).values()) == pytest.approx(1.0)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "strip.png").write_bytes(strip_png((5000, 1)))
+    with pytest.raises(ValueError, match=r"strip\.png: the image is 5000 x 1 pixels"):
+        vision.read_image_folder(tmp_path, resize=64)
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.full((8, 8, 3), np.nan), "finite numbers, but this one holds NaN or infinite"),
+    (np.full((8, 8), np.inf), "finite numbers, but this one holds NaN or infinite"),
+    (np.full((8, 8, 3), -np.inf, np.float32), "finite numbers"),
+    (np.full((8, 8, 3), 0.5 + 0.5j), "real numbers .* got dtype complex128"),
+    (np.full((8, 8), True), "real numbers .* got dtype bool"),
+    (np.full((8, 8, 3), -3, np.int64), "must lie in 0-255 .* got -3 to -3"),
+    (np.full((8, 8, 3), 4000, np.uint16), "must lie in 0-255 .* got 4000 to 4000"),
+    (np.full((8, 8, 3), 300.0), "must lie in 0-255"),
+])
+def test_arrays_that_are_not_pixel_values_are_refused(saved, array, message):
+    with pytest.raises(ValueError, match=message):
+        vision.load_rgb(array)
+    with pytest.raises(ValueError, match="0-255"):
+        vision.ImageClassifier.load(saved[3], device="cpu").predict(array)
+
+
+def test_pixel_values_in_either_range_are_accepted():
+    assert vision.load_rgb(np.full((4, 4, 3), 0.5, np.float32)).getpixel((0, 0)) == (128, 128, 128)
+    assert vision.load_rgb(np.full((4, 4, 3), 200.0)).getpixel((0, 0)) == (200, 200, 200)
+    assert vision.load_rgb(np.full((4, 4), 7, np.int32)).getpixel((0, 0)) == (7, 7, 7)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n"])
+def test_an_empty_path_says_no_image_was_given(saved, blank):
+    with pytest.raises(ValueError, match="no image given: the path is an empty string"):
+        vision.load_rgb(blank)
+    with pytest.raises(ValueError, match="no image given"):
+        vision.ImageClassifier.load(saved[3], device="cpu").predict(blank)
+
+
+# Settings ----------------------------------------------------------------------------------
+
+def test_settings_resolve_the_backbone_and_crop_per_profile(tmp_path, monkeypatch):
+    smoke = vision.settings("smoke")
+    assert (smoke["backbone"], smoke["pretrained"], smoke["crop"]) == ("resnet18", False, 64)
+    smoke["all_seeds"].append(9)  # a copy: the profile itself is unchanged
+    assert vision.settings("smoke")["all_seeds"] == [0]
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    folder = tmp_path / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    quick = vision.settings("quick")
+    assert (quick["backbone"], quick["crop"]) == ("resnet18", None)  # the weights' own 224
+    (folder / vision.STANDIN_FILE).write_bytes(b"x")
+    full = vision.settings("full")
+    assert (full["backbone"], full["crop"], full["all_seeds"]) == ("efficientnet_lite0", 320, [0, 1, 2])
+    assert vision.Preprocessing.for_backbone(full["backbone"], crop=full["crop"]).crop == 320
+    with pytest.raises(ValueError, match="unknown profile 'fast'; use one of smoke, quick, full"):
+        vision.settings("fast")
