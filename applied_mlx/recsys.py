@@ -2,12 +2,14 @@
 
 The evaluation protocol is microsoft/recommenders' MovieLens benchmark: a per-user stratified
 75/25 split, top-10 with each user's training items removed, every held-out item relevant
-(``applied_mlx.metrics.ranking_metrics``).
+(``applied_mlx.metrics.ranking_metrics``). ``settings(profile)`` holds each profile's data set and
+epoch limits.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +20,29 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .artifacts import ArtifactError, as_dict, positive
 from .metrics import mae, ranking_metrics, rmse
 from .training import FitResult, fit, tensor_loader
 
 GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
           "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
           "War", "Western")
+
+SETTINGS = {
+    # a small generated data set with real structure, a few epochs: what the tests run
+    "smoke": dict(data="synthetic", rank_epochs=8, rate_epochs=4),
+    # the real MovieLens 100k on a CPU; early stopping decides how many of the epochs are used
+    "quick": dict(data="movielens-100k", rank_epochs=200, rate_epochs=30),
+    # the same: MovieLens 100k is small enough that a GPU changes nothing but the speed
+    "full": dict(data="movielens-100k", rank_epochs=200, rate_epochs=30),
+}
+
+
+def settings(profile: str) -> dict:
+    """A copy of the Day 1 settings for ``profile`` (smoke, quick or full): data set and epoch limits."""
+    if profile not in SETTINGS:
+        raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(SETTINGS)}")
+    return dict(SETTINGS[profile])
 
 
 @dataclass
@@ -205,6 +224,64 @@ def item_features(items: pd.DataFrame) -> np.ndarray:
 
 # Models ---------------------------------------------------------------------------------------
 
+def _finite(name: str, value: float, low: float = 0.0) -> None:
+    """Raise ValueError unless ``value`` is a finite number >= ``low`` (JSON allows NaN and Infinity)."""
+    if not math.isfinite(value) or value < low:
+        raise ValueError(f"{name} must be a finite number >= {low:g}, got {value!r}")
+
+
+def _feature_rows(name: str, feats, rows: int) -> None:
+    """Raise ValueError unless the feature table ``feats`` is 2-D with one row per user or item."""
+    shape = tuple(feats.shape)
+    if len(shape) != 2 or shape[0] != rows:
+        raise ValueError(f"{name} must be a 2-D table of {rows} rows, got shape {shape}")
+
+
+@dataclass
+class RankerConfig:
+    """The ``HistoryEncoder``'s constructor arguments, as saved in ``config.json`` (field ``ranker``)."""
+
+    n_items: int
+    user_feats_dim: int
+    item_feats_dim: int
+    dim: int = 200
+    dropout: float = 0.7
+    feature_scale: float = 0.1
+
+    def __post_init__(self):
+        positive("n_items", self.n_items)
+        positive("user_feats_dim", self.user_feats_dim, allow_zero=True)
+        positive("item_feats_dim", self.item_feats_dim, allow_zero=True)
+        positive("dim", self.dim)
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        _finite("feature_scale", self.feature_scale)
+
+
+@dataclass
+class RaterConfig:
+    """The ``RatingModel``'s constructor arguments, as saved in ``config.json`` (field ``rater``)."""
+
+    n_users: int
+    n_items: int
+    user_feats_dim: int
+    item_feats_dim: int
+    dim: int = 64
+    l2: float = 0.1
+    rating_range: tuple[float, ...] = (1.0, 5.0)  # (low, high)
+
+    def __post_init__(self):
+        positive("n_users", self.n_users)
+        positive("n_items", self.n_items)
+        positive("user_feats_dim", self.user_feats_dim, allow_zero=True)
+        positive("item_feats_dim", self.item_feats_dim, allow_zero=True)
+        positive("dim", self.dim)
+        _finite("l2", self.l2)
+        bounds = self.rating_range = tuple(float(r) for r in self.rating_range)
+        if len(bounds) != 2 or not all(map(math.isfinite, bounds)) or bounds[0] >= bounds[1]:
+            raise ValueError(f"rating_range must be two finite numbers (low, high) with low < high, got {bounds!r}")
+
+
 @dataclass
 class ModelOutput:
     """What the models return: scores (``logits``) and, when called with ``labels``, their own loss."""
@@ -221,16 +298,21 @@ class RatingModel(nn.Module):
         kept as buffers, so they travel with the weights.
     l2: weight of the squared norm of the batch's embeddings in the loss (the regulariser that
         keeps 100k ratings from being memorised).
-    Called with ``labels`` it returns its own loss: MSE plus the ``l2`` penalty.
+    Called with ``labels`` it returns its own loss: MSE plus the ``l2`` penalty. ``config`` holds the
+    constructor arguments (a ``RaterConfig``); ``RatingModel.from_config`` builds one from it.
     """
 
     def __init__(self, n_users: int, n_items: int, user_feats: np.ndarray, item_feats: np.ndarray,
                  dim: int = 64, l2: float = 0.1, rating_range: tuple[float, float] = (1.0, 5.0)):
         super().__init__()
+        _feature_rows("user_feats", user_feats, n_users)
+        _feature_rows("item_feats", item_feats, n_items)
+        self.config = cfg = RaterConfig(n_users, n_items, int(user_feats.shape[1]), int(item_feats.shape[1]), dim=dim,
+                                        l2=l2, rating_range=rating_range)
         self.user_emb, self.item_emb = nn.Embedding(n_users, dim), nn.Embedding(n_items, dim)
         self.user_bias, self.item_bias = nn.Embedding(n_users, 1), nn.Embedding(n_items, 1)
-        self.user_proj = nn.Linear(user_feats.shape[1], dim, bias=False)
-        self.item_proj = nn.Linear(item_feats.shape[1], dim, bias=False)
+        self.user_proj = nn.Linear(cfg.user_feats_dim, dim, bias=False)
+        self.item_proj = nn.Linear(cfg.item_feats_dim, dim, bias=False)
         self.register_buffer("user_feats", torch.as_tensor(user_feats))
         self.register_buffer("item_feats", torch.as_tensor(item_feats))
         for emb in (self.user_emb, self.item_emb):
@@ -239,8 +321,14 @@ class RatingModel(nn.Module):
             nn.init.zeros_(emb.weight)
         nn.init.normal_(self.user_proj.weight, std=0.01)
         nn.init.normal_(self.item_proj.weight, std=0.01)
-        self.l2 = l2
-        self.low, self.high = rating_range
+        self.l2 = cfg.l2
+        self.low, self.high = cfg.rating_range
+
+    @classmethod
+    def from_config(cls, cfg: RaterConfig) -> RatingModel:
+        """A model of ``cfg``'s sizes with zero feature tables (a saved state dict fills them in)."""
+        return cls(cfg.n_users, cfg.n_items, torch.zeros(cfg.n_users, cfg.user_feats_dim),
+                   torch.zeros(cfg.n_items, cfg.item_feats_dim), dim=cfg.dim, l2=cfg.l2, rating_range=cfg.rating_range)
 
     def vectors(self, user, item):
         u = self.user_emb(user) + self.user_proj(self.user_feats[user])
@@ -282,19 +370,30 @@ class HistoryEncoder(nn.Module):
     dropout: of the input; high (0.7) because it is the denoising that makes the model generalise.
     feature_scale: the user features' weight next to the normalised history (whose entries are
         about 0.1): large values let the model memorise users by their features.
+    ``config`` holds the constructor arguments (a ``RankerConfig``); ``HistoryEncoder.from_config``
+    builds one from it.
     """
 
     def __init__(self, n_items: int, user_feats_dim: int, item_feats: np.ndarray, dim: int = 200,
                  dropout: float = 0.7, feature_scale: float = 0.1):
         super().__init__()
-        self.feature_scale = feature_scale
-        self.drop = nn.Dropout(dropout)
+        _feature_rows("item_feats", item_feats, n_items)
+        self.config = cfg = RankerConfig(n_items, user_feats_dim, int(item_feats.shape[1]), dim=dim, dropout=dropout,
+                                         feature_scale=feature_scale)
+        self.feature_scale = cfg.feature_scale
+        self.drop = nn.Dropout(cfg.dropout)
         self.encode = nn.Linear(n_items + user_feats_dim, dim)
         self.item_emb = nn.Parameter(torch.empty(n_items, dim))
-        self.item_proj = nn.Linear(item_feats.shape[1], dim, bias=False)
+        self.item_proj = nn.Linear(cfg.item_feats_dim, dim, bias=False)
         self.item_bias = nn.Parameter(torch.zeros(n_items))
         self.register_buffer("item_feats", torch.as_tensor(item_feats))
         nn.init.xavier_uniform_(self.item_emb)
+
+    @classmethod
+    def from_config(cls, cfg: RankerConfig) -> HistoryEncoder:
+        """A model of ``cfg``'s sizes with a zero item-feature table (a saved state dict fills it in)."""
+        return cls(cfg.n_items, cfg.user_feats_dim, torch.zeros(cfg.n_items, cfg.item_feats_dim), dim=cfg.dim,
+                   dropout=cfg.dropout, feature_scale=cfg.feature_scale)
 
     def item_vectors(self) -> torch.Tensor:
         """(items x dim): what each item looks like to the model."""
@@ -422,6 +521,7 @@ def train_ranking_model(data: RatingData, train: pd.DataFrame, *, dim: int = 200
 COMPONENT = "day1-recommender"
 LIKED = 4  # a rating at or above this is "liked" when explaining a recommendation
 REASON_SIMILARITY = 0.15  # below this item-item cosine, a liked movie does not explain a pick
+MAX_TITLE_CHARS = 500  # a title query longer than this is not a title (and fuzzy matching it would be slow)
 
 
 @dataclass
@@ -471,10 +571,17 @@ class Recommendations:
 class _Parts(nn.Module):
     """What a Recommender saves in ``model.safetensors``: its models and the user features."""
 
-    def __init__(self, ranker: HistoryEncoder, user_feats: np.ndarray, rater: RatingModel | None = None):
+    def __init__(self, ranker: HistoryEncoder, user_feats, rater: RatingModel | None = None):
         super().__init__()
         self.ranker, self.rater = ranker, rater
-        self.register_buffer("user_feats", torch.as_tensor(np.asarray(user_feats, dtype=np.float32)))
+        self.register_buffer("user_feats", torch.as_tensor(user_feats, dtype=torch.float32))
+
+    @classmethod
+    def from_config(cls, n_users: int, ranker: RankerConfig, rater: RaterConfig | None) -> _Parts:
+        """Models of the configured sizes and a zero user-feature table; no NumPy arrays, so that the
+        whole build can run on the ``meta`` device (``Artifact.load_module``)."""
+        return cls(HistoryEncoder.from_config(ranker), torch.zeros(n_users, ranker.user_feats_dim),
+                   None if rater is None else RatingModel.from_config(rater))
 
 
 def _on_cpu(model: nn.Module | None) -> nn.Module | None:
@@ -494,8 +601,11 @@ class Recommender:
     from item-item cosine similarity over the training interactions.
 
     Built with ``Recommender.from_training(data, train, ranker, rater)``; saved with ``save(dir)``;
-    loaded with ``Recommender.load(dir)``.
+    loaded with ``Recommender.load(dir)``. ``k``, the length of a list, may be any positive integer:
+    more than the catalogue holds gives every item that can be recommended.
     """
+
+    COMPONENT = COMPONENT
 
     def __init__(self, ranker: HistoryEncoder, items: pd.DataFrame, users: pd.DataFrame, train: pd.DataFrame,
                  user_feats: np.ndarray, rater: RatingModel | None = None, config: dict | None = None):
@@ -517,10 +627,9 @@ class Recommender:
 
     @classmethod
     def from_training(cls, data: RatingData, train: pd.DataFrame, ranker: HistoryEncoder,
-                      rater: RatingModel | None = None) -> "Recommender":
+                      rater: RatingModel | None = None) -> Recommender:
         """Wrap trained models with the data they were trained on."""
-        config = {"data": data.name, "ranker": _ranker_args(ranker), "rater": _rater_args(rater) if rater else None}
-        return cls(ranker, data.items, data.users, train, user_features(data.users), rater, config)
+        return cls(ranker, data.items, data.users, train, user_features(data.users), rater, {"data": data.name})
 
     # ids and arguments ---------------------------------------------------------------------
 
@@ -542,6 +651,8 @@ class Recommender:
             return int(item)
         if not isinstance(item, str) or not item.strip():
             raise ValueError(f"an item is an integer id or a non-empty title, got {item!r}")
+        if len(item) > MAX_TITLE_CHARS:
+            raise ValueError(f"a title has at most {MAX_TITLE_CHARS} characters, got one of {len(item):,}")
         query = item.strip().lower()
         titles = self.items["title"].str.lower()
         hits = np.flatnonzero(titles == query)
@@ -558,11 +669,11 @@ class Recommender:
         best = hits[np.argmax(self.popularity[hits])]
         return int(self.items["movielens_id"].iloc[best])
 
-    @staticmethod
-    def _check_k(k) -> int:
+    def _check_k(self, k) -> int:
+        """``k`` bounded by the catalogue: a longer list than there are items cannot be filled."""
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        return int(k)
+        return min(int(k), self.n_items)
 
     def _title(self, index: int) -> str:
         return str(self.items["title"].iloc[index])
@@ -582,7 +693,8 @@ class Recommender:
 
     def recommend_all(self, k: int = 10) -> np.ndarray:
         """(users x k) item row indices (0-based, not ids), best first, rated items left out: the
-        one vectorised call that evaluation and batch jobs use."""
+        one vectorised call that evaluation and batch jobs use. k is capped at the number of items;
+        rows with fewer unrated items are padded with -1."""
         return top_k(self.score_all(), self._check_k(k), exclude=self.history)
 
     def _answer(self, logits: np.ndarray, seen: np.ndarray, liked: dict[int, float], k: int, user_row: int | None,
@@ -591,7 +703,8 @@ class Recommender:
         logits[seen] = -np.inf
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
-        best = [i for i in top_k(probs[None], k)[0] if i >= 0]
+        # seen items have probability 0, not -inf: leave them out explicitly, or a long list would hold them
+        best = [i for i in top_k(probs[None], k, exclude=seen[None])[0] if i >= 0]
         stars = None
         if user_row is not None and self.parts.rater is not None:
             with torch.no_grad():
@@ -653,12 +766,20 @@ class Recommender:
         k = self._check_k(k)
         if not isinstance(ratings, dict) or not ratings:
             raise ValueError("ratings must be a non-empty dict {item id or title: rating from 1 to 5}")
+        if len(ratings) > self.n_items:
+            raise ValueError(f"got {len(ratings):,} ratings for a catalogue of {self.n_items:,} items; rate each "
+                             "item at most once")
         rows: dict[int, float] = {}
+        named: dict[int, object] = {}
         for item, stars in ratings.items():
             if isinstance(stars, bool) or not isinstance(stars, (int, float, np.integer, np.floating)) \
                     or not 1 <= float(stars) <= 5:
                 raise ValueError(f"the rating of {item!r} must be a number from 1 to 5, got {stars!r}")
-            rows[self._item_index[self.find_item(item)]] = float(stars)
+            row = self._item_index[self.find_item(item)]
+            if row in named:  # a dict cannot say which of two ratings of one item is meant
+                raise ValueError(f"{named[row]!r} and {item!r} both name item {self.items['movielens_id'].iloc[row]} "
+                                 f"({self._title(row)}); rate each item once")
+            rows[row], named[row] = float(stars), item
         history = np.zeros((1, self.n_items), dtype=np.float32)
         history[0, list(rows)] = 1.0
         # an unknown person: the average user's features
@@ -695,7 +816,12 @@ class Recommender:
 
     def evaluate(self, test: pd.DataFrame, k: int = 10) -> dict[str, float]:
         """The benchmark metrics on held-out ratings (row indices as in ``RatingData.ratings``):
-        precision/recall/nDCG/MAP@k and coverage of the ranking, RMSE and MAE of the stars."""
+        precision/recall/nDCG/MAP@k and coverage of the ranking, RMSE and MAE of the stars.
+
+        k: from 1 to the number of items (metrics "@k" of a longer list than the catalogue mean nothing).
+        """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= self.n_items:
+            raise ValueError(f"k must be an integer from 1 to the {self.n_items} items, got {k!r}")
         relevant = interaction_matrix(test, self.n_users, self.n_items)
         scores = ranking_metrics(self.recommend_all(k), relevant, k=k, n_items=self.n_items)
         if self.parts.rater is not None:
@@ -707,47 +833,95 @@ class Recommender:
     # persistence ---------------------------------------------------------------------------
 
     def save(self, directory, metrics: dict | None = None, **config) -> Path:
-        """Save through the artifact contract: weights, config (model arguments), the item and
-        user tables and the training ratings (for seen-item filtering and reasons)."""
+        """Save through the artifact contract: weights, config (the models' config dataclasses), the item
+        and user tables and the training ratings (for seen-item filtering and reasons)."""
         from .artifacts import save_artifact
 
-        return save_artifact(directory, component=COMPONENT, config={**self.config, **config}, metrics=metrics,
-                             model=self.parts,
+        kept = {k: v for k, v in self.config.items() if k not in _WRITTEN_ON_SAVE}
+        rater = self.parts.rater
+        model_config = {"n_users": self.n_users, "ranker": as_dict(self.parts.ranker.config),
+                        "rater": None if rater is None else as_dict(rater.config)}
+        return save_artifact(directory, component=COMPONENT, config={**kept, **config, **model_config},
+                             metrics=metrics, model=self.parts,
                              files={"items.csv": self.items.to_csv(index=False),
                                     "users.csv": self.users[["movielens_id"]].to_csv(index=False),
                                     "train_ratings.csv": self.train.to_csv(index=False)})
 
     @classmethod
-    def load(cls, directory) -> "Recommender":
-        """A saved recommender; raises ``ArtifactError`` if the folder is missing, incomplete or not Day 1's."""
-        from .artifacts import load_artifact
+    def load(cls, directory) -> Recommender:
+        """A saved recommender; ``ArtifactError`` naming the file and field if the folder is missing, damaged,
+        not Day 1's, or its config, weights and tables do not fit together."""
+        from .artifacts import load_component
 
-        art = load_artifact(directory, COMPONENT)
-        cfg = art.config
-        items = pd.read_csv(art.file("items.csv"))
-        users = pd.read_csv(art.file("users.csv"))
-        train = pd.read_csv(art.file("train_ratings.csv"))
-        r = cfg["ranker"]
-        ranker = HistoryEncoder(r["n_items"], r["user_feats_dim"], np.zeros((r["n_items"], r["item_feats_dim"]),
-                                np.float32), dim=r["dim"], dropout=r["dropout"], feature_scale=r["feature_scale"])
-        rater = None
-        if cfg.get("rater"):
-            a = cfg["rater"]
-            rater = RatingModel(a["n_users"], a["n_items"], np.zeros((a["n_users"], a["user_feats_dim"]), np.float32),
-                                np.zeros((a["n_items"], a["item_feats_dim"]), np.float32), dim=a["dim"], l2=a["l2"],
-                                rating_range=tuple(a["rating_range"]))
-        parts = _Parts(ranker, np.zeros((len(users), r["user_feats_dim"]), np.float32), rater)
-        art.load_into(parts)
-        return cls(ranker, items, users, train, parts.user_feats.numpy(), rater, cfg)
+        return load_component(directory, COMPONENT, cls._from_artifact)
+
+    @classmethod
+    def _from_artifact(cls, art) -> Recommender:
+        n_users, ranker, rater = _model_configs(art)
+        # built on the meta device first: sizes from config.json are checked against the weights' header
+        parts = art.load_module(lambda: _Parts.from_config(n_users, ranker, rater))
+        items, users, train = _read_tables(art, n_users, ranker.n_items)
+        return cls(parts.ranker, items, users, train, parts.user_feats.numpy(), parts.rater, art.config)
 
 
-def _ranker_args(model: HistoryEncoder) -> dict:
-    return {"n_items": model.item_emb.shape[0], "user_feats_dim": model.encode.in_features - model.item_emb.shape[0],
-            "item_feats_dim": model.item_feats.shape[1], "dim": model.item_emb.shape[1], "dropout": model.drop.p,
-            "feature_scale": model.feature_scale}
+# keys of config.json that save_artifact or Recommender.save writes itself
+_WRITTEN_ON_SAVE = {"schema_version", "component", "weights", "files", "created", "versions", "n_users", "ranker",
+                    "rater"}
 
 
-def _rater_args(model: RatingModel) -> dict:
-    return {"n_users": model.user_emb.num_embeddings, "n_items": model.item_emb.num_embeddings,
-            "user_feats_dim": model.user_feats.shape[1], "item_feats_dim": model.item_feats.shape[1],
-            "dim": model.user_emb.embedding_dim, "l2": model.l2, "rating_range": [model.low, model.high]}
+def _model_configs(art) -> tuple[int, RankerConfig, RaterConfig | None]:
+    """``(n_users, ranker config, rater config or None)`` from config.json, checked to fit together."""
+    n_users = art.field("n_users", int)
+    if n_users < 1:
+        raise ArtifactError(f"{art.path / 'config.json'}: the field 'n_users' must be > 0, got {n_users}")
+    ranker = art.section("ranker", RankerConfig)
+    rater = None if art.field("rater", (dict, type(None))) is None else art.section("rater", RaterConfig)
+    if rater is not None:
+        for field, theirs, other, ours in (("rater.n_users", rater.n_users, "n_users", n_users),
+                                           ("rater.n_items", rater.n_items, "ranker.n_items", ranker.n_items)):
+            if theirs != ours:
+                raise ArtifactError(f"{art.path / 'config.json'}: the field {field!r} is {theirs} but {other!r} is "
+                                    f"{ours}; the two models must cover the same users and items")
+    return n_users, ranker, rater
+
+
+def _read_tables(art, n_users: int, n_items: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The saved item, user and training-rating tables, checked against the model's sizes."""
+    # keep_default_na=False: a title such as "Null" or "NA" stays a title; only a missing year is missing
+    items = art.read_csv("items.csv", columns=["movielens_id", "title"], dtype={"title": str},
+                         keep_default_na=False, na_values={"year": [""]})
+    users = art.read_csv("users.csv", columns=["movielens_id"])
+    train = art.read_csv("train_ratings.csv", columns=["user", "item", "rating"])
+    for name, frame, rows, field, what in (("items.csv", items, n_items, "ranker.n_items", "item"),
+                                           ("users.csv", users, n_users, "n_users", "user")):
+        if len(frame) != rows:
+            raise ArtifactError(f"{art.path / name} has {len(frame)} rows but the model has {rows} "
+                                f"(config.json field '{field}'); it needs one row per {what}")
+        _check_ids(art.path / name, frame["movielens_id"])
+    _check_ratings(art.path / "train_ratings.csv", train, n_users, n_items)
+    return items, users, train
+
+
+def _check_ids(path: Path, ids: pd.Series) -> None:
+    """ArtifactError unless ``ids`` are distinct whole numbers (they are the ids callers pass in)."""
+    if not pd.api.types.is_integer_dtype(ids):
+        raise ArtifactError(f"{path}: the column 'movielens_id' must hold whole numbers, got {ids.dtype} values")
+    if ids.duplicated().any():
+        raise ArtifactError(f"{path}: the column 'movielens_id' repeats the id {ids[ids.duplicated()].iloc[0]}; "
+                            "ids must be distinct")
+
+
+def _check_ratings(path: Path, train: pd.DataFrame, n_users: int, n_items: int) -> None:
+    """ArtifactError unless every training rating names a known user and item row and has finite stars."""
+    for column, size in (("user", n_users), ("item", n_items)):
+        values = train[column]
+        if not pd.api.types.is_integer_dtype(values):
+            raise ArtifactError(f"{path}: the column {column!r} must hold whole numbers (row indices), got "
+                                f"{values.dtype} values")
+        outside = values[(values < 0) | (values >= size)]
+        if len(outside):
+            raise ArtifactError(f"{path}: the column {column!r} holds {outside.iloc[0]}, outside the {size} "
+                                f"{column}s of the model (0 to {size - 1})")
+    stars = train["rating"]
+    if not pd.api.types.is_numeric_dtype(stars) or not np.isfinite(stars.to_numpy(np.float64)).all():
+        raise ArtifactError(f"{path}: the column 'rating' must hold finite numbers")

@@ -14,13 +14,16 @@ are reusable by other days:
   is the SST-2 flavour.
 
 SST-2 itself: ``load_sst2`` (through ``applied_mlx.data.fetch``); ``make_smoke_sentiment_data`` and
-``build_tiny_text_model`` give the smoke profile its generated data and tiny random model.
+``build_tiny_text_model`` give the smoke profile its generated data and tiny random model;
+``settings(profile)`` holds each profile's sizes, model and optimiser settings.
 """
 
 from __future__ import annotations
 
 import copy
 import csv
+import math
+import unicodedata
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,8 +40,29 @@ COMPONENT = "sentiment"
 LABEL_NAMES = ("negative", "positive")
 DEFAULT_MODEL = "distilbert-base-uncased"
 STANDIN_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+SMOKE_MODEL = "tiny-random-distilbert"  # built locally by build_tiny_text_model: no download
 # Keys every encoder we use accepts; BERT's token_type_ids default to zeros, DistilBERT has none.
 MODEL_INPUTS = ("input_ids", "attention_mask")
+
+_COMMON = dict(warmup_ratio=0.1, weight_decay=0.01)
+SETTINGS = {
+    # n_train: training sentences (None = all); n_val: held out from train for model selection and calibration;
+    # throughput_seconds: per cell of the speed table. On a CPU, updating the 30k-row word-embedding table
+    # dominates each step, so the quick profile keeps it frozen.
+    "smoke": dict(n_train=256, n_val=64, num_epochs=6, batch_size=16, lr=3e-3, max_length=64, model_name=SMOKE_MODEL,
+                  freeze_word_embeddings=False, throughput_seconds=0.5, **_COMMON),
+    "quick": dict(n_train=20_000, n_val=2000, num_epochs=2, batch_size=32, lr=1e-4, max_length=128,
+                  model_name=STANDIN_MODEL, freeze_word_embeddings=True, throughput_seconds=5.0, **_COMMON),
+    "full": dict(n_train=None, n_val=2000, num_epochs=3, batch_size=32, lr=1e-5, max_length=128,
+                 model_name=DEFAULT_MODEL, freeze_word_embeddings=False, throughput_seconds=5.0, **_COMMON),
+}
+
+
+def settings(profile: str) -> dict:
+    """A copy of the Day 5 settings for ``profile`` (smoke, quick or full): sizes, model and optimiser."""
+    if profile not in SETTINGS:
+        raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(SETTINGS)}")
+    return dict(SETTINGS[profile])
 
 
 # Data --------------------------------------------------------------------------------------
@@ -444,53 +468,131 @@ class TextPrediction:
 
 
 _ACCEPTED = "a non-empty string or a non-empty list of non-empty strings"
+MAX_TEXTS = 10_000  # texts per call: the model's work grows with their number
+MAX_TEXT_CHARS = 100_000  # characters per text: the tokenizer reads all of a text before truncating it
+MAX_TOTAL_CHARS = 10_000_000  # characters per call, all texts together
+# characters that show nothing: white space, control characters (NUL...), format characters (zero-width
+# space, joiners, BOM) and unpaired surrogates
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+
+
+def _without_lone_surrogates(text: str) -> str:
+    """``text`` with unpaired UTF-16 surrogates dropped (and split pairs joined into their character).
+
+    They come from text cut or decoded badly (JSON with an escaped half emoji, say); no encoder takes them.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
+
+
+def _shows_something(text: str) -> bool:
+    """Whether ``text`` holds a character other than white space, control or zero-width characters."""
+    return any(unicodedata.category(ch) not in _INVISIBLE for ch in text)
 
 
 def check_texts(texts) -> tuple[list[str], bool]:
-    """``(texts as a list, whether one string was given)``; ValueError naming what is wrong."""
+    """``(texts as a list, whether one string was given)``; ValueError naming what is wrong.
+
+    Unpaired surrogates are dropped (no tokenizer takes them). A text that shows nothing (only white space,
+    control or zero-width characters) is empty. At most ``MAX_TEXTS`` texts of at most ``MAX_TEXT_CHARS``
+    characters, ``MAX_TOTAL_CHARS`` in all, per call.
+    """
     if isinstance(texts, str):
         single, items = True, [texts]
     elif isinstance(texts, (list, tuple)):
         single, items = False, list(texts)
         if not items:
             raise ValueError(f"got an empty list: nothing to classify; pass {_ACCEPTED}")
+        if len(items) > MAX_TEXTS:
+            raise ValueError(f"got {len(items):,} texts; pass at most {MAX_TEXTS:,} strings per call (split the "
+                             "rest into further calls)")
     else:
         raise ValueError(f"got {type(texts).__name__}; pass {_ACCEPTED}")
+    cleaned, total = [], 0
     for i, text in enumerate(items):
         where = "the text" if single else f"item {i}"
         if text is None:
             raise ValueError(f"{where} is None; pass {_ACCEPTED}")
         if not isinstance(text, str):
             raise ValueError(f"{where} is a {type(text).__name__}, not a string; pass {_ACCEPTED}")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValueError(f"{where} has {len(text):,} characters; pass strings of at most {MAX_TEXT_CHARS:,} "
+                             "(only the first max_length tokens are read anyway)")
+        total += len(text)
+        if total > MAX_TOTAL_CHARS:
+            raise ValueError(f"the texts have more than {MAX_TOTAL_CHARS:,} characters in all; pass fewer strings "
+                             "per call")
         if not text.strip():
             raise ValueError(f"{where} is empty or only white space; pass {_ACCEPTED}")
-    return items, single
+        text = _without_lone_surrogates(text)
+        if not _shows_something(text):
+            raise ValueError(f"{where} is empty: it holds only control, zero-width or unpaired surrogate characters "
+                             f"({text[:8]!r}); pass {_ACCEPTED}")
+        cleaned.append(text)
+    return cleaned, single
+
+
+@dataclass
+class ClassifierSettings:
+    """What a text classifier's ``config.json`` must hold besides the model: labels, length, temperature."""
+
+    label_names: list[str]
+    max_length: int
+    temperature: float
+
+    def __post_init__(self):
+        names = self.label_names
+        if len(names) < 2 or not all(isinstance(n, str) and n.strip() for n in names) or len(set(names)) < len(names):
+            raise ValueError(f"label_names must be two or more distinct non-empty names, got {names!r:.100}")
+        if isinstance(self.max_length, bool) or not isinstance(self.max_length, int) or self.max_length < 2:
+            raise ValueError(f"max_length must be a whole number >= 2, got {self.max_length!r}")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(f"temperature must be a finite number > 0, got {self.temperature!r}")
+
+
+def _check_options(quantize: bool, device, batch_size: int, int8_activations: str) -> None:
+    """ValueError for inference options that cannot work together, before anything is loaded."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+    if quantize and device is not None and torch.device(device).type != "cpu":
+        raise ValueError(f"int8 dynamic quantization runs on the CPU only, not on {device!r}")
+    if quantize and int8_activations not in INT8_ACTIVATIONS:
+        raise ValueError(f"int8_activations must be one of {INT8_ACTIVATIONS}, got {int8_activations!r}")
+
+
+# config.json keys that save_artifact or save_text_classifier write themselves
+_WRITTEN_ON_SAVE = frozenset({"schema_version", "component", "weights", "files", "created", "versions", "model_class",
+                              "label_names", "max_length", "temperature"})
 
 
 class TextClassifier:
     """A trained text classifier: ``load(dir)``, then ``predict(texts)`` and ``predict_proba(texts)``.
 
     Texts are truncated to the trained ``max_length`` tokens, batched ``batch_size`` at a time in
-    order of length, and scored with the saved temperature (calibrated probabilities).
+    order of length, and scored with the saved temperature (calibrated probabilities). ``check_texts``
+    says what a call accepts.
     quantize: int8 linear layers (CPU only; faster, slightly less exact); int8_activations: how their
     inputs are scaled, ``"per_token"`` (default, batch-independent) or ``"per_tensor"`` (see ``quantize_int8``).
     """
 
-    component = "text-classifier"
+    COMPONENT = "text-classifier"
 
     def __init__(self, model, tokenizer, label_names: Sequence[str], *, max_length: int = 128,
                  temperature: float = 1.0, batch_size: int = 32, device=None, quantize: bool = False,
                  int8_activations: str = "per_token", config: dict | None = None, metrics: dict | None = None):
         from .env import get_device
 
-        if quantize and device is not None and torch.device(device).type != "cpu":
-            raise ValueError(f"int8 dynamic quantization runs on the CPU only, not on {device!r}")
+        _check_options(quantize, device, batch_size, int8_activations)
+        if isinstance(max_length, np.integer):
+            max_length = int(max_length)
+        checked = ClassifierSettings(list(label_names), max_length, float(temperature))
         self.device = torch.device("cpu") if quantize else get_device(device)
-        if batch_size < 1 or max_length < 2:
-            raise ValueError("batch_size must be >= 1 and max_length >= 2")
         self.model = quantize_int8(model, activations=int8_activations) if quantize else model.to(self.device).eval()
-        self.tokenizer, self.label_names = tokenizer, list(label_names)
-        self.max_length, self.temperature, self.batch_size = max_length, float(temperature), batch_size
+        self.tokenizer, self.label_names = tokenizer, checked.label_names
+        self.max_length, self.temperature, self.batch_size = checked.max_length, checked.temperature, batch_size
         self.quantized = bool(quantize)
         self.int8_activations = int8_activations if quantize else None
         self.config, self.metrics = config or {}, metrics or {}
@@ -498,29 +600,57 @@ class TextClassifier:
     @classmethod
     def load(cls, directory, *, quantize: bool = False, device=None, batch_size: int = 32,
              int8_activations: str = "per_token"):
-        """Open an artifact folder written by ``save_text_classifier`` (safetensors; nothing unpickled)."""
+        """Open an artifact folder written by ``save`` or ``save_text_classifier`` (safetensors only: a folder
+        holding a pickle-based file is refused); ``ArtifactError`` naming the file and field otherwise."""
+        from .artifacts import load_component
+
+        _check_options(quantize, device, batch_size, int8_activations)
+        options = dict(quantize=quantize, device=device, batch_size=batch_size, int8_activations=int8_activations)
+        return load_component(directory, cls.COMPONENT, lambda art: cls._from_artifact(art, **options))
+
+    @classmethod
+    def _from_artifact(cls, art, **options):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from .artifacts import ArtifactError, load_artifact
+        from .artifacts import CONFIG_FILE, ArtifactError, config_from
 
-        artifact = load_artifact(directory, component=cls.component)
-        config = artifact.config
-        missing = [k for k in ("label_names", "max_length", "temperature") if k not in config]
-        if missing:
-            raise ArtifactError(f"{directory}/config.json lacks {', '.join(missing)}")
-        folder = artifact.pretrained_dir
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-        model = AutoModelForSequenceClassification.from_pretrained(folder, use_safetensors=True)
-        if model.config.num_labels != len(config["label_names"]):
-            raise ArtifactError(f"the model in {directory} has {model.config.num_labels} outputs but the "
-                                f"config names {len(config['label_names'])} labels")
-        return cls(model, tokenizer, config["label_names"], max_length=config["max_length"],
-                   temperature=config["temperature"], batch_size=batch_size, device=device,
-                   quantize=quantize, int8_activations=int8_activations, config=config, metrics=artifact.metrics)
+        where = art.path / CONFIG_FILE
+        fields = {k: art.config[k] for k in ("label_names", "max_length", "temperature") if k in art.config}
+        checked = config_from(ClassifierSettings, fields, str(where))
+        tokenizer = art.from_pretrained(AutoTokenizer)
+        model = art.from_pretrained(AutoModelForSequenceClassification)
+        if model.config.num_labels != len(checked.label_names):
+            raise ArtifactError(f"the model in {art.pretrained_dir} has {model.config.num_labels} outputs but the "
+                                f"field 'label_names' of {where} names {len(checked.label_names)} labels")
+        positions = getattr(model.config, "max_position_embeddings", None)
+        if isinstance(positions, int) and checked.max_length > positions:
+            raise ArtifactError(f"{where}: the field 'max_length' is {checked.max_length}, but the model reads at most "
+                                f"{positions} tokens")
+        return cls(model, tokenizer, checked.label_names, max_length=checked.max_length,
+                   temperature=checked.temperature, config=art.config, metrics=art.metrics, **options)
+
+    def save(self, directory, metrics: dict | None = None, **config) -> Path:
+        """Write the classifier as an artifact folder that ``load`` reads back; ``metrics`` default to the
+        loaded ones, ``config`` adds to the loaded config. A quantized classifier is not saved: save the
+        full-precision one and load it with ``quantize=True``."""
+        if self.quantized:
+            raise ValueError("a quantized classifier is not saved: save the full-precision one and load it "
+                             "with quantize=True")
+        clashing = sorted(set(config) & _WRITTEN_ON_SAVE)
+        if clashing:
+            raise ValueError(f"save() sets {', '.join(clashing)} itself (from the classifier); leave them out")
+        kept = {k: v for k, v in self.config.items() if k not in _WRITTEN_ON_SAVE}
+        return save_text_classifier(directory, self.model, self.tokenizer, label_names=self.label_names,
+                                    max_length=self.max_length, temperature=self.temperature,
+                                    metrics=self.metrics if metrics is None else metrics, component=self.COMPONENT,
+                                    **{**kept, **config})
 
     def predict_proba(self, texts) -> np.ndarray:
         """Probabilities ``(n, n_labels)`` for a string or a list of strings, in input order."""
         items, _ = check_texts(texts)
+        return self._proba(items)
+
+    def _proba(self, items: list[str]) -> np.ndarray:
         logits = predict_logits(self.model, self.tokenizer, items, max_length=self.max_length,
                                 batch_size=self.batch_size, device=self.device)
         return softmax_with_temperature(logits, self.temperature)
@@ -528,13 +658,13 @@ class TextClassifier:
     def predict(self, texts):
         """A ``TextPrediction`` for one string; a list of them for a list of strings.
 
-        Raises ValueError for None, a non-string, an empty or blank string, or an empty list.
+        Raises ValueError for None, a non-string, an empty string (or one showing nothing), an empty list,
+        or more than a call takes (see ``check_texts``).
         """
-        _, single = check_texts(texts)
-        prob = self.predict_proba(texts)
+        items, single = check_texts(texts)
         out = [TextPrediction(label=self.label_names[int(row.argmax())], score=float(row.max()),
                               probabilities={name: float(p) for name, p in zip(self.label_names, row)})
-               for row in prob]
+               for row in self._proba(items)]
         return out[0] if single else out
 
     def __repr__(self) -> str:
@@ -546,7 +676,7 @@ class TextClassifier:
 class SentimentClassifier(TextClassifier):
     """The Day 5 component: SST-2 sentiment (negative / positive). ``SentimentClassifier.load(dir)``."""
 
-    component = COMPONENT
+    COMPONENT = COMPONENT
 
 
 def save_text_classifier(directory, model, tokenizer, *, label_names: Sequence[str], max_length: int,

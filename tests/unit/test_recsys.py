@@ -1,4 +1,9 @@
 import copy
+import json
+import resource
+import shutil
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -7,6 +12,7 @@ import scipy.sparse as sp
 import torch
 
 from applied_mlx import recsys
+from applied_mlx.artifacts import ArtifactError, Component, as_dict
 from applied_mlx.metrics import ranking_metrics
 
 
@@ -252,6 +258,9 @@ def test_similar_items_and_titles(trained):
     (lambda r: r.recommend_for_ratings({}), "non-empty dict"),
     (lambda r: r.recommend_for_ratings({99_999: 4}), "no item with id"),
     (lambda r: r.predict_rating(99_999, 1), "known user id"),
+    (lambda r: r.find_item("x" * 100_000), "at most 500 characters"),
+    (lambda r: r.recommend_for_ratings({i: 5 for i in range(1, r.n_items + 2)}), "ratings for a catalogue of 80"),
+    (lambda r: r.evaluate(pd.DataFrame({"user": [0], "item": [0], "rating": [4]}), k=81), "from 1 to the 80 items"),
 ])
 def test_bad_arguments_raise_value_errors_that_say_what_is_allowed(trained, call, message):
     *_, rec = trained
@@ -268,6 +277,161 @@ def test_save_and_load_give_the_same_recommendations(trained, tmp_path):
     ratings = {2: 5, 4: 1}
     assert loaded.recommend_for_ratings(ratings).to_frame().equals(rec.recommend_for_ratings(ratings).to_frame())
     assert loaded.evaluate(test) == pytest.approx(rec.evaluate(test))
+
+
+def test_settings_hold_each_profiles_sizes():
+    assert recsys.settings("smoke") == {"data": "synthetic", "rank_epochs": 8, "rate_epochs": 4}
+    assert recsys.settings("quick")["data"] == recsys.settings("full")["data"] == "movielens-100k"
+    recsys.settings("smoke")["rank_epochs"] = 0  # a copy: the caller may change it
+    assert recsys.settings("smoke")["rank_epochs"] == 8
+    with pytest.raises(ValueError, match="unknown profile 'huge'; use one of smoke, quick, full"):
+        recsys.settings("huge")
+
+
+def test_models_keep_the_config_they_were_built_with():
+    item_feats = np.zeros((5, 3), np.float32)
+    ranker = recsys.HistoryEncoder(5, 2, item_feats, dim=4, dropout=0.5, feature_scale=0.2)
+    assert ranker.config == recsys.RankerConfig(n_items=5, user_feats_dim=2, item_feats_dim=3, dim=4, dropout=0.5,
+                                                feature_scale=0.2)
+    rater = recsys.RatingModel(4, 5, np.zeros((4, 2), np.float32), item_feats, dim=3, l2=0.5, rating_range=(0, 10))
+    assert rater.config == recsys.RaterConfig(4, 5, 2, 3, dim=3, l2=0.5, rating_range=(0.0, 10.0))
+    for model, cls in ((ranker, recsys.HistoryEncoder), (rater, recsys.RatingModel)):
+        rebuilt = cls.from_config(model.config)
+        assert rebuilt.config == model.config
+        shapes = {k: v.shape for k, v in model.state_dict().items()}
+        assert {k: v.shape for k, v in rebuilt.state_dict().items()} == shapes
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda f: recsys.HistoryEncoder(5, 2, f, dropout=1.0), r"dropout must lie in \[0, 1\)"),
+    (lambda f: recsys.HistoryEncoder(6, 2, f), r"item_feats must be a 2-D table of 6 rows, got shape \(5, 3\)"),
+    (lambda f: recsys.HistoryEncoder(5, 2, f, dim=0), "dim must be > 0"),
+    (lambda f: recsys.HistoryEncoder(5, 2, f, feature_scale=float("nan")), "feature_scale must be a finite number"),
+    (lambda f: recsys.RatingModel(4, 5, f[:4], f, rating_range=(5, 1)), "rating_range must be two finite numbers"),
+    (lambda f: recsys.RatingModel(4, 5, f, f), r"user_feats must be a 2-D table of 4 rows"),
+])
+def test_model_arguments_are_checked(build, message):
+    with pytest.raises(ValueError, match=message):
+        build(np.zeros((5, 3), np.float32))
+
+
+def test_recommender_follows_the_component_contract(trained):
+    *_, rec = trained
+    assert isinstance(rec, Component) and recsys.Recommender.COMPONENT == recsys.COMPONENT == "day1-recommender"
+
+
+def test_k_beyond_the_catalogue_gives_every_item(trained):
+    data, train, *_, rec = trained
+    n, huge = data.n_items, 10**12
+    seen = train[train.user == 0].item.nunique()
+    assert len(rec.recommend(1, k=huge)) == n - seen  # every unrated item, none twice
+    assert len({r.item_id for r in rec.recommend(1, k=huge)}) == n - seen
+    assert len(rec.popular(k=huge)) == n
+    assert len(rec.similar_items(1, k=huge)) == n - 1
+    assert len(rec.recommend_for_ratings({1: 5}, k=huge)) == n - 1
+    assert rec.recommend_all(huge).shape == (data.n_users, n)
+    assert [r.item_id for r in rec.recommend(1, k=n)] == [r.item_id for r in rec.recommend(1, k=huge)]
+
+
+def test_fold_in_refuses_one_item_rated_twice(trained):
+    data, *_, rec = trained
+    title = data.items.title.iloc[49]  # item id 50
+    with pytest.raises(ValueError, match=r"and 50 both name item 50 .*rate each item once"):
+        rec.recommend_for_ratings({title: 5, 50: 1})
+    with pytest.raises(ValueError, match="both name item 50"):
+        rec.recommend_for_ratings({title: 5, title.upper(): 4})
+    assert len(rec.recommend_for_ratings({title: 5, 51: 1}, k=3)) == 3
+
+
+def test_saved_config_holds_the_models_configs(trained, tmp_path):
+    data, _, _, ranking, rating, rec = trained
+    config = json.loads((rec.save(tmp_path / "day1", profile="smoke") / "config.json").read_text())
+    assert config["ranker"] == as_dict(ranking.model.config) and config["rater"] == as_dict(rating.model.config)
+    assert config["n_users"] == data.n_users and config["data"] == "synthetic" and config["profile"] == "smoke"
+
+
+def test_a_loaded_recommender_saves_again(trained, tmp_path):
+    *_, rec = trained
+    loaded = recsys.Recommender.load(rec.save(tmp_path / "first", profile="smoke"))
+    again = recsys.Recommender.load(loaded.save(tmp_path / "second"))
+    assert again.config["profile"] == "smoke" and np.array_equal(again.recommend_all(5), rec.recommend_all(5))
+
+
+@pytest.fixture(scope="module")
+def saved(trained, tmp_path_factory):
+    *_, rec = trained
+    return rec.save(tmp_path_factory.mktemp("saved") / "day1")
+
+
+def damaged_copy(saved, tmp_path, config=None, files=None):
+    """A copy of the saved recommender with config fields set (dotted names; None deletes) and files replaced."""
+    folder = shutil.copytree(saved, tmp_path / "damaged")
+    data = json.loads((folder / "config.json").read_text())
+    for dotted, value in (config or {}).items():
+        *parents, last = dotted.split(".")
+        node = data
+        for part in parents:
+            node = node[part]
+        if value is None:
+            del node[last]
+        else:
+            node[last] = value
+    (folder / "config.json").write_text(json.dumps(data))
+    for name, edit in (files or {}).items():
+        path = folder / name
+        path.write_bytes(edit(path.read_bytes()) if callable(edit) else edit)
+    return folder
+
+
+def csv_edit(change):
+    """A file edit that applies ``change`` to the table and writes it back."""
+    def edit(raw):
+        import io
+
+        return change(pd.read_csv(io.BytesIO(raw))).to_csv(index=False).encode()
+    return edit
+
+
+@pytest.mark.parametrize("config, files, message", [
+    ({"ranker": [1, 2]}, None, r"field 'ranker' must be dict"),
+    ({"ranker.n_items": None}, None, r"field 'ranker' .* lacks the field 'n_items'"),
+    ({"ranker.dim": "16"}, None, r"field 'ranker' .*\.dim must be a whole number, got '16'"),
+    ({"ranker.dropout": 1.5}, None, r"'ranker'.*dropout must lie in \[0, 1\)"),
+    ({"ranker.bogus": 1}, None, r"unknown field\(s\) 'bogus'"),
+    ({"rater": 5}, None, "field 'rater' must be dict or NoneType"),
+    ({"rater.rating_range": [5, 1]}, None, "rating_range must be two finite numbers"),
+    ({"rater.n_users": 121}, None, "'rater.n_users' is 121 but 'n_users' is 120"),
+    ({"n_users": None}, None, "lacks the field 'n_users'"),
+    ({"n_users": 0}, None, "'n_users' must be > 0"),
+    ({"ranker.n_items": 81, "rater.n_items": 81}, None, r"ranker\.item_bias: saved \(80,\), model \(81,\)"),
+    (None, {"model.safetensors": lambda raw: raw[:-100]}, "model.safetensors is truncated"),
+    (None, {"items.csv": csv_edit(lambda f: f.iloc[:-1])}, "items.csv has 79 rows but the model has 80"),
+    (None, {"items.csv": csv_edit(lambda f: f.assign(movielens_id=1))}, "items.csv: .* repeats the id 1"),
+    (None, {"items.csv": csv_edit(lambda f: f.assign(movielens_id="x"))}, "items.csv: .* must hold whole numbers"),
+    (None, {"items.csv": csv_edit(lambda f: f.drop(columns="title"))}, r"items.csv lacks the column\(s\) title"),
+    (None, {"users.csv": b""}, "users.csv: the table could not be read .EmptyDataError"),
+    (None, {"users.csv": b"movielens_id\n"}, "users.csv has 0 rows but the model has 120"),
+    (None, {"train_ratings.csv": csv_edit(lambda f: f.assign(item=f.item + 1))}, "column 'item' holds 80, outside"),
+    (None, {"train_ratings.csv": csv_edit(lambda f: f.assign(user=-1))}, "column 'user' holds -1, outside"),
+    (None, {"train_ratings.csv": csv_edit(lambda f: f.assign(rating=np.nan))}, "'rating' must hold finite numbers"),
+    (None, {"train_ratings.csv": b'user,item\n"1,2\n'}, "train_ratings.csv"),
+])
+def test_every_load_fault_is_an_artifact_error_naming_file_and_field(saved, tmp_path, config, files, message):
+    folder = damaged_copy(saved, tmp_path, config, files)
+    with pytest.raises(ArtifactError, match=message):
+        recsys.Recommender.load(folder)
+
+
+@pytest.mark.parametrize("field", ["ranker.dim", "ranker.item_feats_dim", "rater.dim"])
+def test_a_huge_size_in_the_config_fails_before_anything_is_allocated(saved, tmp_path, field):
+    folder = damaged_copy(saved, tmp_path, {field: 20_000_000})  # GBs of float32 if it were built
+    kilobytes = 1 if sys.platform != "darwin" else 1024  # ru_maxrss: kB on Linux, bytes on macOS
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / kilobytes
+    start = time.perf_counter()
+    with pytest.raises(ArtifactError, match=r"shape mismatch: .*, model \(\d+, 20000000\)|20000000, \d+\)"):
+        recsys.Recommender.load(folder)
+    assert time.perf_counter() - start < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / kilobytes - peak_before < 200_000
 
 
 def test_load_refuses_another_component(tmp_path):

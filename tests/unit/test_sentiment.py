@@ -1,13 +1,14 @@
 """Day 5 sentiment pieces: padding, bucketing, truncation, calibration math, the inference class."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 import torch
 
 from applied_mlx import sentiment as S
-from applied_mlx.artifacts import ArtifactError
+from applied_mlx.artifacts import ArtifactError, Component
 from applied_mlx.training import fit
 
 
@@ -245,12 +246,97 @@ def test_long_texts_are_truncated_to_the_trained_length(artifact):
 @pytest.mark.parametrize("bad, message", [
     (None, "got NoneType"), ("", "empty"), ("   \n", "empty"), ([], "empty list"), (["ok", None], "item 1 is None"),
     (["ok", 3], "item 1 is a int"), (42, "got int"), ({"text": "hi"}, "got dict"), ([""], "item 0 is empty"),
+    ("\u200b\u200b", "the text is empty"), ("\x00", "the text is empty"), ("\x00\x01\x7f", "the text is empty"),
+    ("\ufeff \u2028", "the text is empty"), ("\ud800", "the text is empty"), (["ok", "\u200d\t"], "item 1 is empty"),
+    (["ok"] * (S.MAX_TEXTS + 1), "pass at most 10,000 strings per call"),
+    ("a" * (S.MAX_TEXT_CHARS + 1), "100,001 characters; pass strings of at most 100,000"),
+    (["a" * S.MAX_TEXT_CHARS] * (S.MAX_TOTAL_CHARS // S.MAX_TEXT_CHARS + 1), "more than 10,000,000 characters in all"),
 ])
 def test_bad_inputs_raise_a_clear_value_error(artifact, bad, message):
     clf = S.SentimentClassifier.load(artifact)
     with pytest.raises(ValueError, match=message) as err:
         clf.predict(bad)
     assert "string" in str(err.value)  # says what is accepted
+
+
+def test_unpaired_surrogates_are_dropped_and_split_pairs_joined(artifact):
+    clf = S.SentimentClassifier.load(artifact)
+    plain = clf.predict("the movie was superb .").probabilities
+    assert clf.predict("\ud800the movie was superb .").probabilities == pytest.approx(plain, abs=1e-6)
+    assert S.check_texts(["a\udc00b", "x \ud83d\ude00"])[0] == ["ab", "x \U0001f600"]  # a pair in two halves
+    assert clf.predict(["superb \ud83d\ude00"])[0].probabilities == pytest.approx(
+        clf.predict("superb \U0001f600").probabilities, abs=1e-6)
+
+
+def test_settings_hold_each_profiles_sizes_and_model():
+    smoke, quick, full = (S.settings(p) for p in ("smoke", "quick", "full"))
+    assert set(smoke) == set(quick) == set(full)
+    assert smoke["model_name"] == S.SMOKE_MODEL and smoke["max_length"] == 64 and not smoke["freeze_word_embeddings"]
+    assert quick["model_name"] == S.STANDIN_MODEL and quick["freeze_word_embeddings"] and quick["n_train"] == 20_000
+    assert full["model_name"] == S.DEFAULT_MODEL and full["n_train"] is None
+    smoke["lr"] = 1.0  # a copy: the caller may change it
+    assert S.settings("smoke")["lr"] == 3e-3
+    with pytest.raises(ValueError, match="unknown profile 'huge'; use one of smoke, quick, full"):
+        S.settings("huge")
+
+
+def test_classifiers_follow_the_component_contract(artifact):
+    assert isinstance(S.SentimentClassifier.load(artifact), Component)
+    assert S.SentimentClassifier.COMPONENT == S.COMPONENT == "sentiment"
+    assert S.TextClassifier.COMPONENT == "text-classifier"
+
+
+def test_save_writes_what_load_reads_back(artifact, tmp_path):
+    clf = S.SentimentClassifier.load(artifact)
+    again = S.SentimentClassifier.load(clf.save(tmp_path / "again", note="saved twice"))
+    texts = ["the movie was superb .", "the plot was dull ."]
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
+    assert (again.temperature, again.max_length, again.label_names) == (1.5, 16, list(S.LABEL_NAMES))
+    assert again.config["profile"] == "smoke" and again.config["note"] == "saved twice"
+    assert again.metrics == {"accuracy": 0.5}
+    with pytest.raises(ValueError, match="sets temperature itself"):
+        clf.save(tmp_path / "x", temperature=2.0)
+    with pytest.raises(ValueError, match="a quantized classifier is not saved"):
+        S.SentimentClassifier.load(artifact, quantize=True).save(tmp_path / "int8")
+
+
+def changed_copy(artifact, tmp_path, config=None, files=None):
+    """A copy of the artifact with config.json fields replaced and files written (bytes, or an edit of them)."""
+    folder = shutil.copytree(artifact, tmp_path / "copy")
+    data = {**json.loads((folder / "config.json").read_text()), **(config or {})}
+    (folder / "config.json").write_text(json.dumps(data))
+    for name, content in (files or {}).items():
+        path = folder / name
+        path.write_bytes(content(path.read_bytes()) if callable(content) else content)
+    return folder
+
+
+@pytest.mark.parametrize("config, files, message", [
+    ({"label_names": "negative"}, None, "label_names must be a list"),
+    ({"label_names": ["negative", 1]}, None, r"label_names\[1\] must be a string"),
+    ({"label_names": ["a", "a"]}, None, "label_names must be two or more distinct non-empty names"),
+    ({"label_names": ["a", "b", "c"]}, None, "has 2 outputs but the field 'label_names' of .* names 3 labels"),
+    ({"max_length": "16"}, None, "max_length must be a whole number"),
+    ({"max_length": 10_000}, None, "'max_length' is 10000, but the model reads at most 128 tokens"),
+    ({"temperature": "hot"}, None, "temperature must be a number"),
+    ({"temperature": -1.0}, None, "temperature must be a finite number > 0"),
+    ({"temperature": float("nan")}, None, "temperature must be a finite number > 0"),
+    (None, {"model/pytorch_model.bin": b"\x80\x04not really"}, "pytorch_model.bin: pickle-based files"),
+    (None, {"model/model.safetensors": lambda raw: raw[:-1000]}, "model/ folder could not be read"),
+    (None, {"model/config.json": b"{not json"}, "model/ folder could not be read"),
+    (None, {"model/tokenizer.json": b"[1, 2"}, "model/ folder could not be read"),
+])
+def test_every_load_fault_is_an_artifact_error(artifact, tmp_path, config, files, message):
+    with pytest.raises(ArtifactError, match=message):
+        S.SentimentClassifier.load(changed_copy(artifact, tmp_path, config, files))
+
+
+def test_bad_load_options_are_value_errors_before_anything_is_read(tmp_path):
+    for options, message in [({"batch_size": 0}, "batch_size must be a whole number >= 1"),
+                             ({"quantize": True, "int8_activations": "fp8"}, "int8_activations must be one of")]:
+        with pytest.raises(ValueError, match=message) as err:
+            S.SentimentClassifier.load(tmp_path / "nothing", **options)
+        assert not isinstance(err.value, ArtifactError)
 
 
 @pytest.mark.parametrize("activations, module", [("per_token", "Int8Linear"), ("per_tensor", "DynamicQuantizedLinear")])
