@@ -299,7 +299,7 @@ def _coerce(value, tp, where: str):
         if origin is tuple and args:
             if len(args) != len(value):
                 raise ArtifactError(f"{where} must have {len(args)} entries, got {len(value)}")
-            return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(args, value)))
+            return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
         item = args[0] if args else typing.Any
         out = [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
         return tuple(out) if origin is tuple else out
@@ -421,7 +421,7 @@ class Artifact:
 
     def section(self, dotted: str, cls: type[T]) -> T:
         """The config dataclass ``cls`` from the config field ``dotted``, type-checked (``config_from``)."""
-        return config_from(cls, self.field(dotted, dict), f"{CONFIG_FILE} field {dotted!r} in {self.path}")
+        return config_from(cls, self.field(dotted, dict), f"{self.path / CONFIG_FILE}: field {dotted}")
 
     def file(self, name: str) -> Path:
         """Path of an extra file saved with the artifact."""

@@ -271,3 +271,21 @@ def test_named_pretrained_subfolders(tmp_path):
     (path / "qa" / "pytorch_model.bin").write_bytes(b"")
     with pytest.raises(ArtifactError, match="pickle-based"):
         art.from_pretrained(AutoModelForSequenceClassification, "qa")
+
+
+def test_fixed_length_tuples_and_section_messages(tmp_path):
+    from dataclasses import dataclass
+
+    @dataclass
+    class Rater:
+        rating_range: tuple[float, float] = (1.0, 5.0)
+        dim: int = 4
+
+    assert A.config_from(Rater, {"rating_range": [0.5, 5]}, "x").rating_range == (0.5, 5.0)
+    with pytest.raises(ArtifactError, match="must have 2 entries"):
+        A.config_from(Rater, {"rating_range": [1, 2, 3]}, "x")
+    _, path = saved(tmp_path)
+    config = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps({**config, "rater": {"dim": "four"}}))
+    with pytest.raises(ArtifactError, match=r"config.json: field rater.dim must be a whole number"):
+        A.load_artifact(path).section("rater", Rater)

@@ -384,7 +384,7 @@ def test_save_refuses_models_that_do_not_fit_the_forecaster(saved, tmp_path):
     ("models", DROP, "lacks the field 'models'"),
     ("models.24", 5, r"the field 'models\.24' must be dict"),
     ("models.24.lookback", DROP, "lacks the field 'lookback'"),
-    ("models.24.hidden_size", "8", r"'models\.24' in .*\.hidden_size must be a whole number"),
+    ("models.24.hidden_size", "8", r"config.json: field models\.24\.hidden_size must be a whole number"),
     ("models.24.highway", "no", r"\.highway must be true or false"),
     ("models.24.num_layers", 100_000, "num_layers must be at most 16"),
     ("models.24.patch_len", 0, "patch_len must be > 0"),

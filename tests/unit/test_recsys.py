@@ -394,9 +394,9 @@ def csv_edit(change):
 
 @pytest.mark.parametrize("config, files, message", [
     ({"ranker": [1, 2]}, None, r"field 'ranker' must be dict"),
-    ({"ranker.n_items": None}, None, r"field 'ranker' .* lacks the field 'n_items'"),
-    ({"ranker.dim": "16"}, None, r"field 'ranker' .*\.dim must be a whole number, got '16'"),
-    ({"ranker.dropout": 1.5}, None, r"'ranker'.*dropout must lie in \[0, 1\)"),
+    ({"ranker.n_items": None}, None, r"config.json: field ranker lacks the field 'n_items'"),
+    ({"ranker.dim": "16"}, None, r"config.json: field ranker\.dim must be a whole number, got '16'"),
+    ({"ranker.dropout": 1.5}, None, r"config.json: field ranker: .*dropout must lie in \[0, 1\)"),
     ({"ranker.bogus": 1}, None, r"unknown field\(s\) 'bogus'"),
     ({"rater": 5}, None, "field 'rater' must be dict or NoneType"),
     ({"rater.rating_range": [5, 1]}, None, "rating_range must be two finite numbers"),

@@ -467,7 +467,7 @@ def test_the_classifier_is_a_component_and_saves_itself(saved, tmp_path):
 @pytest.mark.parametrize("dotted, value, message", [
     ("model_args", [1], r"config.json: the field 'model_args' must be dict"),
     ("model_args", DROP, r"config.json lacks the field 'model_args'"),
-    ("model_args.num_classes", "3", r"'model_args' in .*\.num_classes must be a whole number"),
+    ("model_args.num_classes", "3", r"config.json: field model_args\.num_classes must be a whole number"),
     ("model_args.backbone", "vgg", "unknown backbone 'vgg'"),
     ("model_args.dropout", 1.5, r"dropout must lie in \[0, 1\)"),
     ("model_args.depth", 3, "unknown field.*'depth'"),
