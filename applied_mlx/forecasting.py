@@ -27,7 +27,6 @@ rebuilt from the ``LSTMConfig`` it was built with, checked against the weights f
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,7 +154,7 @@ class StandardScaler:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, values) -> "StandardScaler":
+    def fit(cls, values) -> StandardScaler:
         """Fit on ``values`` (rows x columns): pass the training rows only."""
         values = np.asarray(values, dtype=np.float64)
         if values.ndim != 2 or len(values) < 2:
@@ -173,7 +172,7 @@ class StandardScaler:
         return {"mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}
 
     @classmethod
-    def from_dict(cls, state: dict) -> "StandardScaler":
+    def from_dict(cls, state: dict) -> StandardScaler:
         return cls(mean=np.asarray(state["mean"], dtype=np.float64), std=np.asarray(state["std"], dtype=np.float64))
 
 
@@ -268,7 +267,7 @@ class LinearBaseline:
         last = flat[:, -1:]
         return np.hstack([flat - last, np.ones((n * c, 1))]), last
 
-    def fit(self, x: np.ndarray, y: np.ndarray, chunk: int = 1024) -> "LinearBaseline":
+    def fit(self, x: np.ndarray, y: np.ndarray, chunk: int = 1024) -> LinearBaseline:
         """Accumulate the normal equations over all windows, a chunk at a time (no (N*C, L) copy), and solve."""
         lookback, horizon = x.shape[1], y.shape[1]
         self._xtx = np.zeros((lookback + 1, lookback + 1))
@@ -280,7 +279,7 @@ class LinearBaseline:
             self._xty += design.T @ target
         return self.solve(self.alpha)
 
-    def solve(self, alpha: float) -> "LinearBaseline":
+    def solve(self, alpha: float) -> LinearBaseline:
         """Re-solve for another ridge penalty from the stored normal equations (cheap)."""
         self.alpha = alpha
         penalty = alpha * np.eye(len(self._xtx))
@@ -411,11 +410,11 @@ class LSTMForecaster(nn.Module):
             nn.init.zeros_(self.head.bias)
 
     @classmethod
-    def from_config(cls, config: LSTMConfig) -> "LSTMForecaster":
+    def from_config(cls, config: LSTMConfig) -> LSTMForecaster:
         """The (untrained) model an ``LSTMConfig`` describes."""
         return cls(**dataclasses.asdict(config))
 
-    def init_highway_from(self, linear: "LinearBaseline") -> "LSTMForecaster":
+    def init_highway_from(self, linear: LinearBaseline) -> LSTMForecaster:
         """Copy a fitted ``LinearBaseline`` (same look-back and horizon) into the highway."""
         if self.highway is None:
             raise ValueError("this model was built with highway=False")
@@ -462,7 +461,7 @@ class LSTMForecaster(nn.Module):
         return y
 
 
-def blend_with_linear(model: LSTMForecaster, linear: "LinearBaseline", weight: float) -> LSTMForecaster:
+def blend_with_linear(model: LSTMForecaster, linear: LinearBaseline, weight: float) -> LSTMForecaster:
     """A new model whose forecast is ``weight * model(x) + (1 - weight) * linear(x)``.
 
     model: a trained plain ``LSTMForecaster`` (no highway); linear: a fitted ``LinearBaseline`` of the
@@ -483,7 +482,7 @@ def blend_with_linear(model: LSTMForecaster, linear: "LinearBaseline", weight: f
     return blended.to(next(model.parameters()).device).train(model.training)
 
 
-def choose_blend_weight(model: nn.Module, linear: "LinearBaseline", val: "SlidingWindows", steps: int = 21,
+def choose_blend_weight(model: nn.Module, linear: LinearBaseline, val: SlidingWindows, steps: int = 21,
                         device=None) -> tuple[float, pd.Series]:
     """The LSTM's share ``w`` in ``w * LSTM + (1 - w) * linear`` with the lowest validation MSE.
 
@@ -520,7 +519,9 @@ def train_forecaster(model: nn.Module, train: SlidingWindows, val: SlidingWindow
     for p in highway:
         p.requires_grad_(highway_lr > 0)
     others = [p for p in model.parameters() if all(p is not q for q in highway)]
-    groups = [{"params": others, "lr": lr}] + ([{"params": highway, "lr": highway_lr}] if highway and highway_lr > 0 else [])
+    groups = [{"params": others, "lr": lr}]
+    if highway and highway_lr > 0:
+        groups.append({"params": highway, "lr": highway_lr})
     optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[g["lr"] for g in groups], epochs=num_epochs,
                                                     steps_per_epoch=len(train_loader), pct_start=0.2)
@@ -693,7 +694,7 @@ class Forecaster:
         return sorted(self.models)
 
     @classmethod
-    def load(cls, directory, device=None) -> "Forecaster":
+    def load(cls, directory, device=None) -> Forecaster:
         """Build the models from the artifact's config and load their weights (safetensors).
 
         Any fault in the folder is an ArtifactError naming the file and the field; the sizes in config.json
@@ -702,7 +703,7 @@ class Forecaster:
         return load_component(directory, COMPONENT, lambda art: cls._from_artifact(art, device))
 
     @classmethod
-    def _from_artifact(cls, art, device) -> "Forecaster":
+    def _from_artifact(cls, art, device) -> Forecaster:
         columns, freq = _column_names(art), _frequency(art)
         lookback = art.field("lookback", int)
         if lookback < 1:

@@ -643,7 +643,8 @@ class Recommender:
 
     def find_item(self, item) -> int:
         """The item id of ``item``: an id, or a title (case-insensitive; the year may be left out; a
-        part of a title picks the most-rated movie containing it). Raises ``ValueError`` with close titles if none matches."""
+        part of a title picks the most-rated movie containing it). Raises ``ValueError`` with close titles if
+        none matches."""
         if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
             if int(item) not in self._item_index:
                 raise ValueError(f"no item with id {item}; ids run from {min(self._item_index)} to "

