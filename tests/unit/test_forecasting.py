@@ -330,24 +330,7 @@ def test_blended_forecaster_round_trips_and_save_checks_the_arguments(tmp_path):
 
 # The component contract --------------------------------------------------------------------
 
-DROP = object()  # as a value in the edits below: delete the field
-
-
-def edited_copy(src, dst, dotted, value):
-    """A copy of the artifact folder ``src`` whose config.json has ``dotted`` set to ``value`` (or deleted)."""
-    shutil.copytree(src, dst)
-    path = dst / "config.json"
-    config = json.loads(path.read_text())
-    *parents, last = dotted.split(".")
-    node = config
-    for part in parents:
-        node = node[part]
-    if value is DROP:
-        del node[last]
-    else:
-        node[last] = value
-    path.write_text(json.dumps(config))
-    return dst
+from artifact_edits import DROP, edited_copy  # noqa: E402  (shared fault helpers)
 
 
 def test_the_forecaster_is_a_component_and_its_models_keep_their_config(saved, tmp_path):

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from artifact_edits import DROP, edit_config
 
 from applied_mlx import recsys
 from applied_mlx.artifacts import ArtifactError, Component, as_dict
@@ -366,17 +367,7 @@ def saved(trained, tmp_path_factory):
 def damaged_copy(saved, tmp_path, config=None, files=None):
     """A copy of the saved recommender with config fields set (dotted names; None deletes) and files replaced."""
     folder = shutil.copytree(saved, tmp_path / "damaged")
-    data = json.loads((folder / "config.json").read_text())
-    for dotted, value in (config or {}).items():
-        *parents, last = dotted.split(".")
-        node = data
-        for part in parents:
-            node = node[part]
-        if value is None:
-            del node[last]
-        else:
-            node[last] = value
-    (folder / "config.json").write_text(json.dumps(data))
+    edit_config(folder, {dotted: DROP if value is None else value for dotted, value in (config or {}).items()})
     for name, edit in (files or {}).items():
         path = folder / name
         path.write_bytes(edit(path.read_bytes()) if callable(edit) else edit)
