@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from artifact_edits import DROP, edited_copy
 
 from applied_mlx import forecasting as fc
 from applied_mlx.artifacts import ArtifactError, Component, as_dict
@@ -330,7 +331,6 @@ def test_blended_forecaster_round_trips_and_save_checks_the_arguments(tmp_path):
 
 # The component contract --------------------------------------------------------------------
 
-from artifact_edits import DROP, edited_copy  # noqa: E402  (shared fault helpers)
 
 
 def test_the_forecaster_is_a_component_and_its_models_keep_their_config(saved, tmp_path):

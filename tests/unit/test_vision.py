@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from artifact_edits import DROP, edited_copy
 from PIL import Image
 from torch import nn
 
@@ -427,7 +428,6 @@ def test_fine_tune_last_block_changes_only_the_last_block_and_the_head():
 
 # The component contract --------------------------------------------------------------------
 
-from artifact_edits import DROP, edited_copy  # noqa: E402  (shared fault helpers)
 
 
 def test_the_classifier_is_a_component_and_saves_itself(saved, tmp_path):
