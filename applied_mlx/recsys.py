@@ -740,6 +740,16 @@ class Recommender:
         art.load_into(parts)
         return cls(ranker, items, users, train, parts.user_feats.numpy(), rater, cfg)
 
+    # lookups for apps ----------------------------------------------------------------------
+
+    def title_of(self, item) -> str:
+        """The title of ``item`` (an id or a title, as ``find_item`` reads it)."""
+        return self._title(self._item_index[self.find_item(item)])
+
+    def user_id_range(self) -> tuple[int, int]:
+        """(smallest, largest) id of the users the model knows."""
+        return min(self._user_index), max(self._user_index)
+
 
 def _ranker_args(model: HistoryEncoder) -> dict:
     return {"n_items": model.item_emb.shape[0], "user_feats_dim": model.encode.in_features - model.item_emb.shape[0],
