@@ -19,6 +19,8 @@ The pieces, each usable alone:
 - ``squad_em_f1``: the official SQuAD v1.1 exact match and F1.
 - ``Retriever``: TF-IDF over the knowledge base (no training, exact term overlap, fast on a small
   base; BM25 would need another package and gains little on a few dozen passages).
+- ``keyword_cue`` / ``decide_route`` / ``route_message``: the routing rule (the classifier when it is sure,
+  else keyword cues), shared with the Day 6 app, which adds the other days' components to the routes.
 - ``Assistant``: the inference class, ``Assistant.load(artifact_dir)`` (the project's component
   contract: ``AssistantConfig`` in ``config.json``, the two models in ``intent/`` and ``qa/``);
   ``chat_demo`` wraps it in a ``gr.ChatInterface`` (messages format).
@@ -698,16 +700,92 @@ class Retriever:
         return [(int(i), float(scores[i])) for i in order]
 
 
+# ----------------------------------------------------------------------------------- routing
+ROUTE_CONFIDENCE = 0.5  # the classifier's intent stands at or above this; below it a keyword cue may decide
+# Keyword cues, checked in this order: explicit phrasings that carry what the skill needs (a title,
+# a text, a horizon). They decide only when the classifier is unsure or says out-of-scope.
+CUES: tuple[tuple[str, str], ...] = (
+    ("sentiment", r"\b(review|sentiment|how does this (sound|read|feel)|positive or negative|tone of)\b"),
+    ("recommend", r"\b(recommend\w*|suggest\w*|something like|similar to|movies? like|films? like|"
+                  r"what (should|can) i watch|for user \d+)\b"),
+    ("forecast", r"\b(forecast\w*|tomorrow|next \d+ (hours?|days?)|next (hour|day|week)|the load|"
+                 r"oil temperature)\b"),
+    ("image", r"\b(image|photo|picture|ant or a bee|bee or an ant)\b"),
+    ("question", r"^(what|who|when|where|which|why|how)\b|\?\s*$"),
+)
+
+
+@dataclass
+class Route:
+    """How a message was routed: the skill, the classifier's view and the cue, and why, in words."""
+
+    skill: str
+    intent: str | None
+    confidence: float | None
+    cue: str | None
+    reason: str
+
+
+def keyword_cue(message: str) -> tuple[str, str] | None:
+    """The first cue that matches: (skill, the words matched), or None."""
+    text = message.strip().lower()[:MAX_MESSAGE_CHARS]  # the classifier reads no more either
+    for skill, pattern in CUES:
+        found = re.search(pattern, text)
+        if found:
+            return skill, found.group(0).strip()
+    return None
+
+
+def decide_route(intent: str | None, confidence: float | None, unsure: bool, cue: tuple[str, str] | None) -> Route:
+    """The routing rule, on its own so that it can be tested and read.
+
+    The classifier's intent stands when it is sure (>= ``ROUTE_CONFIDENCE``, not out-of-scope);
+    otherwise a keyword cue decides; otherwise the classifier's intent (or "not sure") stands.
+    """
+    said = f"intent classifier: {intent} ({confidence:.0%})" if intent is not None else \
+        "no intent classifier (Day 3 missing)"
+    out_of_scope = intent in (OUT_OF_SCOPE, OOS)
+    if intent is not None and not unsure and confidence >= ROUTE_CONFIDENCE and not out_of_scope:
+        agree = f" (keyword cue '{cue[1]}' agrees)" if cue and cue[0] == intent else ""
+        return Route(intent, intent, confidence, cue and cue[1], f"{said} >= {ROUTE_CONFIDENCE:.0%}{agree}")
+    if cue:
+        if out_of_scope:
+            why = f"{said}, but the keyword cue '{cue[1]}' names a skill: {cue[0]}"
+        elif intent is not None:
+            why = f"{said} < {ROUTE_CONFIDENCE:.0%}, so the keyword cue '{cue[1]}' decides: {cue[0]}"
+        else:
+            why = f"{said}; the keyword cue '{cue[1]}' decides: {cue[0]}"
+        return Route(cue[0], intent, confidence, cue[1], why)
+    if intent is None:
+        return Route("unknown", None, None, None, f"{said}; no keyword cue matched")
+    skill = "not_sure" if unsure else (OUT_OF_SCOPE if out_of_scope else intent)
+    return Route(skill, intent, confidence, None, f"{said}; no keyword cue matched")
+
+
+def route_message(message: str, classify=None) -> Route:
+    """Route one message by ``decide_route``: the keyword cues, and the classifier when there is one.
+
+    classify: a function from a list of str to a list of {"intent", "confidence", "unsure"} dicts, such as
+        ``Assistant.classify``; None routes by the cues alone.
+    """
+    cue = keyword_cue(message)
+    if classify is None:
+        return decide_route(None, None, True, cue)
+    c = classify([message])[0]
+    return decide_route(c["intent"], c["confidence"], c["unsure"], cue)
+
+
 # ----------------------------------------------------------------------------------- inference
 @dataclass
 class Reply:
-    """One chat turn: the text, the intent recognised, its confidence, and the passages used."""
+    """One chat turn: the text, the intent recognised, its confidence, the passages used, and the route."""
 
     text: str
     intent: str
     confidence: float
     sources: list[dict] = field(default_factory=list)
     answer: dict | None = None
+    route: Route | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -883,20 +961,20 @@ class Assistant:
 
     # -- chat
     def reply(self, message, history=None) -> Reply:
-        """One chat turn: classify the message; answer questions from the knowledge base; route the
-        other skills; say "not sure" when unsure. ``history`` (messages) is accepted for chat UIs."""
+        """One chat turn, routed by ``route_message`` (the classifier, then the keyword cues): answer questions
+        from the knowledge base, name the component for the other skills, say "not sure" when unsure.
+        ``history`` (messages) is accepted for chat UIs."""
         if history is not None and not isinstance(history, (list, tuple)):
             raise ValueError("history must be a list of messages ({'role', 'content'}) or None")
         message = _check_text(message, "message", MAX_MESSAGE_CHARS)
-        c = self.classify([message])[0]
-        intent, conf = c["intent"], c["confidence"]
-        if c["unsure"]:
-            return Reply(NOT_SURE, intent, conf)
-        if intent == "question":
+        route = route_message(message, self.classify)
+        if route.skill == "question":
             a = self.answer(message)
             text = a["answer"] if a["answer"] is not None else NO_ANSWER
-            return Reply(text, intent, conf, sources=a["sources"], answer=a)
-        return Reply(SKILL_REPLIES.get(intent, f"(recognised intent: {intent})"), intent, conf)
+            return Reply(text, route.intent, route.confidence, sources=a["sources"], answer=a, route=route)
+        text = NOT_SURE if route.skill == "not_sure" else SKILL_REPLIES.get(route.skill,
+                                                                              f"(recognised intent: {route.skill})")
+        return Reply(text, route.intent, route.confidence, route=route)
 
     # -- persistence
     def save(self, directory, metrics: dict | None = None, **config) -> Path:
@@ -958,8 +1036,11 @@ class Assistant:
 
 
 def format_reply(reply: Reply) -> str:
-    """The chat text: the reply, then the intent and confidence, and the sources for answers."""
+    """The chat text: the reply, then the intent and confidence, the route when a keyword cue overrode the
+    intent, and the sources for answers."""
     text = f"{reply.text}\n\n_intent: {reply.intent} ({reply.confidence:.0%})_"
+    if reply.route is not None and reply.route.cue is not None and reply.route.skill != reply.intent:
+        text += f"\n_route: {reply.route.skill}: {reply.route.reason}_"
     if reply.sources:
         text += "\n_sources: " + ", ".join(s["title"] for s in reply.sources) + "_"
     return text
@@ -974,6 +1055,13 @@ def chat_demo(assistant: Assistant):
             return format_reply(assistant.reply(message, history))
         except ValueError as e:
             return f"Sorry: {e}"
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as e:  # noqa: BLE001  (a tokenizer panic too: every message gets an answer)
+            import logging
+
+            logging.getLogger(__name__).error("chat request failed", exc_info=e)
+            return f"Sorry: the request failed ({type(e).__name__}); the error was logged."
 
     return gr.ChatInterface(respond, title="applied-mlx assistant", api_name="chat",
                             description="Intent classification with out-of-scope rejection, and extractive "

@@ -807,3 +807,21 @@ class Forecaster:
         with torch.no_grad():
             y = self._finite(self.models[model_h](x)[0, :horizon].cpu().numpy(), values)
         return pd.DataFrame(self.scaler.inverse_transform(y), index=future(horizon), columns=self.columns)
+
+    def standardized_errors(self, predicted, actual) -> np.ndarray:
+        """(predicted - actual) on the training scale, (rows, channels): the errors the benchmark's MSE and MAE
+        average. predicted, actual: DataFrames with the trained columns, or arrays in column order."""
+        def scaled(values):
+            values = values[self.columns] if isinstance(values, pd.DataFrame) else values
+            array = np.asarray(values, dtype=np.float64)
+            if array.ndim != 2 or array.shape[1] != len(self.columns):
+                raise ValueError(f"expected shape (rows, {len(self.columns)}) with columns {self.columns}, "
+                                 f"got {array.shape}")
+            return self.scaler.transform(array)
+
+        return scaled(predicted) - scaled(actual)
+
+
+def benchmark_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ETTh1 the benchmark uses (train + validation + test: the first 20 months, ``ETT_SPLIT``)."""
+    return frame.iloc[:sum(ETT_SPLIT)]

@@ -864,6 +864,16 @@ class Recommender:
         items, users, train = _read_tables(art, n_users, ranker.n_items)
         return cls(parts.ranker, items, users, train, parts.user_feats.numpy(), parts.rater, art.config)
 
+    # lookups for apps ----------------------------------------------------------------------
+
+    def title_of(self, item) -> str:
+        """The title of ``item`` (an id or a title, as ``find_item`` reads it)."""
+        return self._title(self._item_index[self.find_item(item)])
+
+    def user_id_range(self) -> tuple[int, int]:
+        """(smallest, largest) id of the users the model knows."""
+        return min(self._user_index), max(self._user_index)
+
 
 # keys of config.json that save_artifact or Recommender.save writes itself
 _WRITTEN_ON_SAVE = {"schema_version", "component", "weights", "files", "created", "versions", "n_users", "ranker",

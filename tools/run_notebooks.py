@@ -105,9 +105,9 @@ def main(argv=None) -> int:
         seconds = execute(nb, target, args.timeout)
         print(f"  done in {seconds:.0f} s -> {os.path.relpath(target, ROOT)}", flush=True)
     if args.app:
-        if (ROOT / "applied_mlx" / "app.py").exists():
+        if (ROOT / "applied_mlx" / "app" / "__main__.py").exists():
             return subprocess.call([sys.executable, "-m", "applied_mlx.app"], cwd=ROOT)
-        print("The Day 6 app (applied_mlx/app.py) is not built yet.")
+        print("The Day 6 app (applied_mlx/app/) is not built yet.")
     return 0
 
 

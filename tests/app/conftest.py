@@ -54,11 +54,17 @@ def serve(components):
 
 
 @pytest.fixture(scope="session")
-def app_url(smoke_artifacts):
-    """The URL of the app over the five smoke components, served for the whole session."""
+def app_components(smoke_artifacts):
+    """The five smoke components the session's app serves (found now, each loaded on first use)."""
     from applied_mlx.app import Components
 
-    demo = serve(Components(smoke_artifacts))
+    return Components(smoke_artifacts)
+
+
+@pytest.fixture(scope="session")
+def app_url(app_components):
+    """The URL of the app over the five smoke components, served for the whole session."""
+    demo = serve(app_components)
     yield demo.local_url
     demo.close()
 
@@ -94,6 +100,38 @@ def partial_client(partial_root):
     demo = serve(Components(partial_root))
     yield Client(demo.local_url, verbose=False)
     demo.close()
+
+
+def root_with(smoke_artifacts: Path, root: Path, copied=(), left_out=()) -> Path:
+    """A folder of the smoke artifacts under ``root``: the ``copied`` days as copies (to damage), the others
+    linked, the ``left_out`` ones absent."""
+    root.mkdir(parents=True, exist_ok=True)
+    for day in COMPONENT_DAYS:
+        if day in copied:
+            shutil.copytree(smoke_artifacts / day, root / day)
+        elif day not in left_out:
+            (root / day).symlink_to(smoke_artifacts / day, target_is_directory=True)
+    return root
+
+
+@pytest.fixture
+def make_root(smoke_artifacts, tmp_path):
+    """``make_root(copied=(), left_out=())``: a fresh artifacts folder, as ``root_with`` makes it."""
+    return lambda copied=(), left_out=(): root_with(smoke_artifacts, tmp_path / "artifacts", copied, left_out)
+
+
+@pytest.fixture
+def serve_app():
+    """``serve_app(components)``: the app served on 127.0.0.1 (closed after the test); returns its URL."""
+    demos = []
+
+    def start(components) -> str:
+        demos.append(serve(components))
+        return demos[-1].local_url
+
+    yield start
+    for demo in demos:
+        demo.close()
 
 
 @pytest.fixture(scope="session")

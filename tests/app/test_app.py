@@ -1,6 +1,8 @@
 """The Day 6 app served on 127.0.0.1 over the smoke artifacts of Days 1-5, driven through gradio_client:
 every endpoint, bad inputs (the app answers with a message and stays up), and missing components."""
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("gradio_client")
@@ -76,8 +78,17 @@ def test_recommendations_for_a_user_with_the_sentiment_of_their_review(client):
     (lambda c, bad: c.predict("Frodo", 5, "", api_name="/recommend")[1], "whole number"),
     (lambda c, bad: c.predict("something like Zzyzx Road", api_name="/chat"), "no item titled"),
     (lambda c, bad: c.predict("how does this review sound", api_name="/chat"), "after a colon"),
+    (lambda c, bad: c.predict(None, api_name="/chat"), "no message given"),
+    (lambda c, bad: c.predict("7", None, "", api_name="/recommend")[1], "a whole number from 1 to 50, got None"),
+    (lambda c, bad: c.predict("7", 51, "", api_name="/recommend")[1], "a whole number from 1 to 50, got 51"),
+    (lambda c, bad: c.predict(None, "OT", api_name="/forecast")[1], "1 to 48 (the longest trained horizon), got None"),
+    (lambda c, bad: c.predict(500, "OT", api_name="/forecast")[1], "1 to 48 (the longest trained horizon), got 500"),
+    (lambda c, bad: c.predict(f"forecast the next {'9' * 5_000} hours", api_name="/chat"), "at most 2,000 are read"),
+    (lambda c, bad: c.predict(f"forecast the next {'9' * 1_900} hours", api_name="/chat"), "capped at the longest"),
+    (lambda c, bad: c.predict("7", 5, "a" * 5_000, api_name="/recommend")[1], "the review is 5,000 characters long"),
 ], ids=["no image", "non-image file", "empty message", "unknown user", "non-numeric user",
-        "unknown title", "review without text"])
+        "unknown title", "review without text", "no message", "no k", "k too large", "no horizon", "horizon too long",
+        "5,000-digit horizon", "1,900-digit horizon", "review too long"])
 def test_bad_inputs_get_a_clear_message_and_the_app_stays_up(client, tmp_path, call, expected):
     bad = tmp_path / "notes.png"  # a text file wearing an image's name
     bad.write_text("these are not pixels")
@@ -103,3 +114,71 @@ def test_the_present_components_still_work_when_others_are_missing(partial_clien
     reply = partial_client.predict("how does this review sound: truly superb", api_name="/chat")
     assert "route: sentiment" in reply and "That review sounds" in reply
 
+
+
+class PanicException(BaseException):
+    """Stands in for pyo3's PanicException (raised by the Rust tokenizers), which is not an Exception."""
+
+
+def test_a_panic_inside_a_component_is_answered_and_the_app_stays_up(client, app_components, monkeypatch):
+    def panics(*args, **kwargs):
+        raise PanicException("called `Option::unwrap()` on a `None` value")
+
+    client.predict("what is distilbert?", api_name="/chat")  # loads the assistant
+    monkeypatch.setattr(app_components.get("assistant"), "answer", panics)
+    reply = client.predict("what is distilbert?", api_name="/chat")
+    assert reply.startswith("Sorry: the request failed inside the app (PanicException)") and "route: question" in reply
+    monkeypatch.setattr(app_components.get("sentiment"), "predict", panics)
+    _, text = client.predict("7", 5, "a fine film", api_name="/recommend")
+    assert "Could not recommend:** the request failed inside the app (PanicException)" in text
+    monkeypatch.undo()
+    assert "the request failed" not in client.predict("what is distilbert?", api_name="/chat")  # served again
+    assert "Day 1 recommender" in client.predict(api_name="/status")
+
+
+@pytest.fixture
+def without_day5(make_root):
+    """Components over Days 1-4 as saved, Day 5 absent."""
+    from applied_mlx.app import Components
+
+    return Components(make_root(left_out=("Day5_Sentiment",)))
+
+
+def test_the_dashboard_without_day5_gives_the_picks_and_says_what_is_missing(without_day5):
+    from applied_mlx import app
+
+    view = app.user_dashboard(without_day5, 1, 5, "a wonderful, moving film")
+    assert len(view.table) == 5 and view.note == "Top 5 for user 1." and view.sentiment is None
+    summary = view.summary()
+    assert "The review was not read" in summary and "Day5_Sentiment/sentiment.ipynb" in summary
+    assert "Their review reads" not in summary
+
+
+def test_every_flow_answers_with_any_subset_of_components(without_day5, tmp_path, shape_png):
+    from applied_mlx import app
+
+    empty = app.Components(tmp_path / "nothing")
+    for components in (without_day5, empty):
+        for message in [*app.EXAMPLE_MESSAGES.values(), "hello", "is this an ant or a bee", "movies for user 7"]:
+            assert "route:" in app.chat_text(components, message)
+        view = app.user_dashboard(components, 1, 5, "a fine film")
+        assert view.summary() and (view.table is not None) == components.available("recommender")
+    assert "Day1_Recommendation/recommendation.ipynb" in app.user_dashboard(empty, 1, 5).summary()
+    for flow in (lambda c: app.classify_image(c, shape_png), lambda c: app.forecast_vs_actual(c, 24)):
+        with pytest.raises(app.ComponentUnavailable, match="To fix: run"):
+            flow(empty)
+
+
+def test_building_the_app_writes_no_file_into_the_package(tmp_path):
+    from applied_mlx.app import Components, build_demo
+
+    package = Path(app_module_file()).parent
+    before = sorted(p.name for p in package.iterdir() if p.name != "__pycache__")
+    build_demo(Components(tmp_path))  # Gradio writes a .pyi stub beside any module that subclasses a component
+    assert sorted(p.name for p in package.iterdir() if p.name != "__pycache__") == before
+
+
+def app_module_file() -> str:
+    import applied_mlx.app
+
+    return applied_mlx.app.__file__

@@ -1,12 +1,19 @@
 """The Day 6 flows without Gradio or trained models: the router, the parsers, the explanation in words,
-and the loader's report for missing and damaged components."""
+the loader's report for missing and damaged components, the bounds on one request's work, and what a
+request gets back when something inside fails."""
 
 import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from applied_mlx import app
+from applied_mlx import app, assistant
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------------------------------------ routing
@@ -58,6 +65,41 @@ def test_without_day3_only_the_cues_route():
 def test_an_agreeing_cue_is_mentioned():
     r = app.decide_route("recommend", 0.9, False, ("recommend", "something like"))
     assert "keyword cue 'something like' agrees" in r.reason
+
+
+def test_one_routing_rule_for_day3_and_the_app():
+    # the app adds handlers; the rule, the cues and the threshold are Day 3's
+    assert app.decide_route is assistant.decide_route and app.keyword_cue is assistant.keyword_cue
+    assert app.CUES is assistant.CUES and app.ROUTE_CONFIDENCE == assistant.ROUTE_CONFIDENCE
+
+
+def test_route_message_with_and_without_a_classifier():
+    def unsure(texts):
+        return [{"intent": "out_of_scope", "confidence": 0.2, "unsure": True} for _ in texts]
+
+    def sure(texts):
+        return [{"intent": "greeting", "confidence": 0.9, "unsure": False} for _ in texts]
+
+    assert assistant.route_message("what will the load be tomorrow", unsure).skill == "forecast"
+    assert assistant.route_message("hello", unsure).skill == "not_sure"
+    assert assistant.route_message("what will the load be tomorrow", sure).skill == "greeting"
+    r = assistant.route_message("what will the load be tomorrow")
+    assert r.skill == "forecast" and "no intent classifier" in r.reason
+
+
+def test_day3_reply_routes_by_the_same_rule():
+    from types import SimpleNamespace
+
+    def unsure(texts):
+        return [{"intent": "out_of_scope", "confidence": 0.2, "unsure": True} for _ in texts]
+
+    day3 = SimpleNamespace(classify=unsure, answer=lambda message: {"answer": "a small BERT", "sources": []})
+    reply = assistant.Assistant.reply(day3, "what will the load be tomorrow")  # a cue decides, as in the app
+    assert reply.text == assistant.SKILL_REPLIES["forecast"] and reply.route.skill == "forecast"
+    shown = assistant.format_reply(reply)
+    assert "_route: forecast: intent classifier: out_of_scope (20%), but the keyword cue" in shown
+    assert assistant.Assistant.reply(day3, "what is distilbert?").text == "a small BERT"
+    assert assistant.Assistant.reply(day3, "hello").text == assistant.NOT_SURE
 
 
 # ------------------------------------------------------------------------------------------ parsers
@@ -148,7 +190,7 @@ def test_key_metrics_picks_the_headline_numbers():
 def test_find_artifact_dir_prefers_the_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("APPLIED_MLX_ARTIFACTS", str(tmp_path))
     assert app.find_artifact_dir("Day1_Recommendation") == tmp_path / "Day1_Recommendation"
-    assert app.find_artifact_dir("Day1_Recommendation", root="/x") == app.Path("/x/Day1_Recommendation")
+    assert app.find_artifact_dir("Day1_Recommendation", root="/x") == Path("/x/Day1_Recommendation")
 
 
 def test_find_artifact_dir_from_a_day_folder(tmp_path, monkeypatch):
@@ -206,3 +248,211 @@ def test_percentile_and_time_ms():
     calls = []
     times = app.time_ms(lambda: calls.append(1), 3)
     assert len(times) == 3 and len(calls) == 4 and all(t >= 0 for t in times)  # one warm-up call
+
+
+# ------------------------------------------------------------------------------------------ import
+def test_importing_the_app_builds_nothing_reads_no_artifact_and_imports_no_gradio_or_torch(tmp_path):
+    day = tmp_path / "artifacts" / "Day1_Recommendation"
+    day.mkdir(parents=True)
+    (day / "config.json").write_text(json.dumps({"schema_version": 1, "component": "day1-recommender"}))
+    code = ("import json, sys\n"
+            "opened = []\n"
+            "sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == 'open' else None)\n"
+            "import applied_mlx.app\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'gradio', 'torch', 'transformers', 'numpy'})\n"
+            "print(json.dumps({'opened': opened, 'heavy': heavy, 'prefixes': [sys.prefix, sys.base_prefix],\n"
+            "                  'package': str(__import__('pathlib').Path(applied_mlx.__file__).parent)}))\n")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "APPLIED_MLX_ARTIFACTS": str(tmp_path / "artifacts"),
+           "PYTHONDONTWRITEBYTECODE": "1"}  # no .pyc written: the only opens are reads
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["heavy"] == []
+    allowed = [*seen["prefixes"], seen["package"]]
+    outside = [f for f in seen["opened"] if not any(f.startswith(p + "/") for p in allowed)]
+    assert outside == []  # the package's own modules and the standard library only: no config.json read
+
+
+# ------------------------------------------------------------------------------------------ damaged artifacts
+def _write_day(root: Path, day: str, config: bytes, metrics: bytes | None = None) -> Path:
+    folder = root / day
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_bytes(config)
+    if metrics is not None:
+        (folder / "metrics.json").write_bytes(metrics)
+    return folder
+
+
+GOOD_CONFIG = json.dumps({"schema_version": 1, "component": "sentiment", "weights": [], "files": []}).encode()
+
+
+@pytest.mark.parametrize("config, metrics, expected", [
+    (b"[1, 2]", None, ""),
+    (b'{"schema_version": 1, "component": "\xff\xfe"}', None, ""),
+    (GOOD_CONFIG, b"[0.1]", "metrics.json"),
+    (b"\x00\x01 not json", None, "config"),
+], ids=["config is a list", "config is not UTF-8", "metrics is a list", "config is binary"])
+def test_a_damaged_folder_is_reported_and_the_others_still_count(tmp_path, config, metrics, expected):
+    _write_day(tmp_path, "Day5_Sentiment", config, metrics)
+    components = app.Components(tmp_path)  # must not raise, whatever the folder holds
+    status = components.statuses["sentiment"]
+    assert status.state == "incompatible" and expected in status.error
+    report = components.report()  # the Status tab: every line renders
+    assert "Day 5 sentiment** (Day5_Sentiment): **incompatible**" in report
+    assert "Day5_Sentiment/sentiment.ipynb" in report
+    assert components.statuses["recommender"].state == "missing"
+
+
+def test_key_metrics_tolerates_metrics_that_are_not_a_dict():
+    for bad in ([0.1], "0.1", None, 3):
+        assert app.key_metrics(app.SPECS["forecaster"], bad) == {}
+        assert app.key_metrics(app.SPECS["sentiment"], bad) == {}
+
+
+class PanicException(BaseException):
+    """Stands in for pyo3's PanicException (the Rust tokenizers' panic), which is not an Exception."""
+
+
+def test_a_loader_that_panics_marks_its_component_incompatible(tmp_path, monkeypatch):
+    import dataclasses
+
+    day5 = _write_day(tmp_path, "Day5_Sentiment", GOOD_CONFIG)
+
+    def panics(path):
+        raise PanicException("tokenizer exploded")
+
+    monkeypatch.setitem(app.SPECS, "sentiment", dataclasses.replace(app.SPECS["sentiment"], loader=panics))
+    components = app.Components(tmp_path)
+    assert components.statuses["sentiment"].path == day5
+    with pytest.raises(app.ComponentUnavailable, match="PanicException: tokenizer exploded"):
+        components.get("sentiment")
+    assert components.statuses["sentiment"].state == "incompatible"
+    with pytest.raises(KeyboardInterrupt):  # an interrupt is not swallowed
+        monkeypatch.setitem(app.SPECS, "sentiment", dataclasses.replace(
+            app.SPECS["sentiment"], loader=lambda path: (_ for _ in ()).throw(KeyboardInterrupt())))
+        app.Components(tmp_path).get("sentiment")
+
+
+# ------------------------------------------------------------------------------------------ failures in a request
+@pytest.fixture
+def no_components(tmp_path):
+    return app.Components(tmp_path / "nothing here")
+
+
+def test_a_panic_inside_a_chat_skill_becomes_a_reply_and_is_logged(no_components, monkeypatch, caplog):
+    def panics(components, message):
+        raise PanicException("index out of bounds")
+
+    monkeypatch.setitem(app.SKILL_HANDLERS, "question", panics)
+    with caplog.at_level(logging.ERROR, logger="applied_mlx.app"):
+        text = app.chat_text(no_components, "what is distilbert?")
+    assert text.startswith("Sorry: the request failed inside the app (PanicException)") and "route: question" in text
+    assert any(r.exc_info and r.exc_info[0] is PanicException for r in caplog.records)
+
+
+def test_a_crash_in_routing_still_gets_an_answer(no_components, monkeypatch):
+    def crashes(components, message):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sys.modules["applied_mlx.app.routing"], "route", crashes)
+    assert app.chat_text(no_components, "hello").startswith("Sorry: the request failed inside the app (RuntimeError)")
+
+
+def test_the_ui_handlers_answer_whatever_the_flow_raises(no_components, monkeypatch):
+    from applied_mlx.app import ui
+
+    def panics(*args, **kwargs):
+        raise PanicException("boom")
+
+    for name in ("classify_image", "forecast_vs_actual", "user_dashboard"):
+        monkeypatch.setattr(ui, name, panics)
+    assert "the request failed inside the app (PanicException)" in ui.image_handler(no_components)("x.png")[2]
+    assert "the request failed inside the app (PanicException)" in ui.forecast_handler(no_components)(24, "OT")[1]
+    assert "the request failed inside the app (PanicException)" in ui.recommend_handler(no_components)("1", 5, "")[1]
+    monkeypatch.setattr(ui, "classify_image", lambda *a: (_ for _ in ()).throw(SystemExit(3)))
+    with pytest.raises(SystemExit):
+        ui.image_handler(no_components)("x.png")
+
+
+# ------------------------------------------------------------------------------------------ bounds on a request
+@pytest.mark.parametrize("message, expected", [
+    (None, "no message given"), ("   ", "the message is empty"), (42, "must be text"),
+    ("a" * 2_001, "2,001 characters long; at most 2,000"),
+])
+def test_a_bad_message_gets_a_sentence_saying_what_was_wrong(no_components, message, expected):
+    text = app.chat_text(no_components, message)
+    assert text.startswith("Sorry: ") and expected in text
+    with pytest.raises(ValueError, match=expected):
+        app.chat(no_components, message)
+
+
+def test_check_k_bounds_the_number_of_recommendations():
+    assert app.check_k(5) == 5 and app.check_k(50.0) == 50
+    for bad in (None, 0, 51, 2.5, "5", True):
+        with pytest.raises(ValueError, match="from 1 to 50"):
+            app.check_k(bad)
+
+
+def test_a_huge_number_of_hours_is_read_as_past_any_horizon_not_an_int_conversion_error():
+    assert app.parse_horizon("forecast the next " + "9" * 5_000 + " hours") == 999_999
+    assert app.parse_horizon("forecast the next " + "9" * 5_000 + " days") == 999_999 * 24
+    with pytest.raises(ValueError, match="at most 9 digits"):
+        app.extract_user_id("movies for user " + "7" * 5_000)
+
+
+def test_user_ids_typed_as_text_are_bounded():
+    with pytest.raises(ValueError, match="at most 32 characters"):
+        app.parse_user_id("1" * 5_000)
+
+
+# ------------------------------------------------------------------------------------------ the forecaster's data
+@pytest.fixture
+def tiny_forecaster(tmp_path):
+    """A Components whose Day 4 folder holds a tiny untrained forecaster; ``data`` names its series."""
+    import torch
+
+    from applied_mlx import forecasting as fc
+
+    def make(data: str):
+        frame = fc.synthetic_series(300, seed=1)
+        args = dict(lookback=48, num_channels=len(fc.ETT_COLUMNS), patch_len=12, hidden_size=8)
+        torch.manual_seed(0)
+        fc.save_forecaster(tmp_path / data / "Day4_TimeSeries", {24: fc.LSTMForecaster(horizon=24, **args)},
+                           scaler=fc.StandardScaler.fit(frame.values), columns=fc.ETT_COLUMNS, lookback=48,
+                           model_args=args, metrics={"lstm_mse_h24": 1.0}, profile="smoke", data=data)
+        return app.Components(tmp_path / data, keys=["forecaster"])
+
+    return make
+
+
+def test_a_failed_etth1_read_is_remembered_and_shown_in_the_status(tiny_forecaster, monkeypatch):
+    from applied_mlx import forecasting as fc
+
+    components = tiny_forecaster("ETTh1")
+    reads = []
+
+    def unreadable(path=None):
+        reads.append(path)
+        raise OSError("offline and no mirror")
+
+    monkeypatch.setattr(fc, "load_etth1", unreadable)
+    for _ in range(3):
+        with pytest.raises(app.ComponentUnavailable, match="ETTh1 could not be read"):
+            app.forecast_vs_actual(components, 24, plot=False)
+    assert len(reads) == 1  # not retried on every request
+    status = components.statuses["forecaster"]
+    assert status.state == "no data" and "offline and no mirror" in status.error
+    assert "ETTh1 could not be read" in components.report() and "APPLIED_MLX_MIRROR" in components.report()
+    assert "ETTh1 could not be read" in app.chat_text(components, "what will the load be tomorrow")
+
+
+def test_a_forecast_for_a_huge_horizon_is_capped(tiny_forecaster):
+    components = tiny_forecaster("synthetic")
+    text = app.chat_text(components, "forecast the next " + "9" * 1_500 + " hours")  # within the message cap
+    assert "capped at the longest trained horizon, 24 h" in text
+    text = app.chat_text(components, "forecast the next " + "9" * 5_000 + " hours")
+    assert "at most 2,000 are read" in text and "limit" not in text  # not Python's int-conversion message
+    view = app.forecast_vs_actual(components, 24, plot=False)
+    assert view.forecast.shape == (24, 7) and view.mse >= 0 and view.naive_mse >= 0
+    assert "all 7 variables" in app.forecast_summary(view)

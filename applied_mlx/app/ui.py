@@ -1,0 +1,171 @@
+"""The Gradio app over the components: Chat, Image, Dashboard and Status tabs, each also an API endpoint.
+
+Every handler answers: bad input, a missing component and a failure inside a model each come back as a
+sentence (the last logged), so no request ends in a bare "Error" or goes unanswered.
+"""
+
+from __future__ import annotations
+
+from .components import Components
+from .flows import (DEFAULT_FORECAST_HOURS, MAX_K, classify_image, failure_text, forecast_summary, forecast_vs_actual,
+                    user_dashboard)
+from .routing import EXAMPLE_MESSAGES, chat_text
+
+ETT_VARIABLES = ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+QUEUE_CONCURRENCY = 4  # requests running at once; the rest wait in the queue
+QUEUE_SIZE = 512  # requests waiting; more are refused at once rather than kept for minutes
+MAX_UPLOAD = "20mb"  # an upload larger than this is refused by the server before any handler sees it
+# Gradio keeps each session's state (~100 KB here) until this many newer sessions push it out; its default of
+# 10,000 lets an app that every API call opens a session for grow by about a gigabyte
+STATE_SESSIONS = 1_000
+
+
+def _status_banner(components: Components, key: str) -> str:
+    status = components.statuses[key]
+    return "" if status.available else f"⚠️ {status.message()}"
+
+
+def longest_horizon(components: Components, default: int = 96) -> int:
+    """The forecaster's longest trained horizon from its config (``default`` when it is missing or garbled)."""
+    status = components.statuses.get("forecaster")
+    horizons = status.config.get("horizons") if status is not None and status.available else None
+    valid = [h for h in horizons if isinstance(h, int) and not isinstance(h, bool) and h > 0] \
+        if isinstance(horizons, list) else []
+    return max(valid, default=default)
+
+
+def image_handler(components: Components):
+    """The Image tab's handler: (probabilities, overlay, text); the text says what went wrong on failure."""
+    def on_image(path):
+        try:
+            a = classify_image(components, path)
+            return a.probabilities, a.overlay, a.text
+        except BaseException as e:  # noqa: BLE001  (failure_text re-raises an interpreter shutdown)
+            return None, None, f"**Could not classify:** {failure_text(e)}"
+
+    return on_image
+
+
+def forecast_handler(components: Components):
+    """The Dashboard's forecast handler: (figure, text)."""
+    def on_forecast(horizon, column):
+        try:
+            view = forecast_vs_actual(components, horizon, column)
+            return view.figure, forecast_summary(view)
+        except BaseException as e:  # noqa: BLE001
+            return None, f"**Could not forecast:** {failure_text(e)}"
+
+    return on_forecast
+
+
+def recommend_handler(components: Components):
+    """The Dashboard's recommend handler: (table, text)."""
+    def on_recommend(user_id, k, review):
+        try:
+            view = user_dashboard(components, user_id, k, review)
+            return view.table, view.summary()
+        except BaseException as e:  # noqa: BLE001
+            return None, f"**Could not recommend:** {failure_text(e)}"
+
+    return on_recommend
+
+
+def status_handler(components: Components):
+    """The Status tab's handler: the report, or why it could not be made."""
+    def on_status():
+        try:
+            return components.report()
+        except BaseException as e:  # noqa: BLE001
+            return f"**Could not report the status:** {failure_text(e)}"
+
+    return on_status
+
+
+def chat_endpoint(components: Components):
+    """The /chat API endpoint: one message in, the reply (with its route) out. Gradio's ChatInterface cannot
+    take a missing message from an API client (it fails after the handler, with a bare error), so clients get
+    this plain function and the chat tab keeps its interface."""
+    def chat(message: str | None) -> str:
+        """The assistant's reply to ``message``, ending with the route it took and why."""
+        return chat_text(components, message)
+
+    return chat
+
+
+def checked_by_handler(component):
+    """``component`` with its value passed to the handler as sent, which checks it and answers in words: Gradio's
+    own check refuses a missing or out-of-range value from an API client with a bare error. (Set on the instance:
+    a subclass of a Gradio component makes Gradio write a ``.pyi`` file next to this module.)"""
+    component.preprocess = lambda payload: payload
+    return component
+
+
+def build_demo(components: Components | None = None):
+    """The Gradio Blocks app over ``components`` (default: found as ``find_artifact_dir`` says, loaded on
+    first use). Endpoints: /chat, /classify_image, /forecast, /recommend, /status."""
+    import gradio as gr
+
+    components = components if components is not None else Components()
+    on_status = status_handler(components)
+    longest = longest_horizon(components)
+    with gr.Blocks(title="applied-mlx: Day 6") as demo:
+        gr.Markdown("# applied-mlx: one app over Days 1-5\nA chat that routes by intent, an image classifier "
+                    "that explains itself, and a dashboard. The Status tab shows what is loaded.")
+        with gr.Tab("Chat"):
+            gr.Markdown(_status_banner(components, "assistant"))
+            # one copy button per message and none at the top right, where Gradio's share / copy-all toolbar
+            # used to cover the first message
+            gr.ChatInterface(lambda message, history: chat_text(components, message, history), api_name="chat_tab",
+                             api_visibility="private",
+                             chatbot=gr.Chatbot(label="assistant", buttons=["copy"], height=520),
+                             examples=list(EXAMPLE_MESSAGES.values()), run_examples_on_click=True,
+                             cache_examples=False)
+            gr.api(chat_endpoint(components), api_name="chat")
+        with gr.Tab("Image"):
+            gr.Markdown(_status_banner(components, "image_classifier"))
+            with gr.Row():
+                image_in = gr.File(label="photo (JPEG, PNG, ...)", type="filepath", elem_id="image-input")
+                overlay_out = gr.Image(label="Grad-CAM: where the evidence lies", type="pil")
+            label_out = gr.Label(label="probabilities")
+            text_out = gr.Markdown(elem_id="image-text")
+            gr.Button("Classify", variant="primary").click(image_handler(components), image_in,
+                                                          [label_out, overlay_out, text_out], api_name="classify_image")
+        with gr.Tab("Dashboard"):
+            gr.Markdown(_status_banner(components, "forecaster") or "### Day 4: forecast vs actual")
+            with gr.Row():
+                horizon = checked_by_handler(gr.Slider(1, longest, value=min(DEFAULT_FORECAST_HOURS, longest), step=1,
+                                                       label="horizon (hours)"))
+                column = gr.Dropdown(ETT_VARIABLES, value="OT", label="variable")
+            plot = gr.Plot(label="forecast vs actual")
+            forecast_text = gr.Markdown()
+            gr.Button("Forecast").click(forecast_handler(components), [horizon, column], [plot, forecast_text],
+                                        api_name="forecast")
+            gr.Markdown(_status_banner(components, "recommender") or "### Day 1: recommendations for a user")
+            with gr.Row():
+                user = gr.Textbox(value="42", label="user id")
+                k = checked_by_handler(gr.Slider(1, MAX_K, value=10, step=1, label="how many"))
+                review = gr.Textbox(label="their review (optional): Day 5 reads its sentiment")
+            table = gr.Dataframe(label="recommendations")
+            user_text = gr.Markdown()
+            gr.Button("Recommend").click(recommend_handler(components), [user, k, review], [table, user_text],
+                                         api_name="recommend")
+        with gr.Tab("Status"):
+            status_text = gr.Markdown(on_status())
+            gr.Button("Refresh").click(on_status, None, status_text, api_name="status")
+        demo.load(on_status, None, status_text, api_visibility="private")  # fresh on each page load
+    demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_SIZE)
+    return demo
+
+
+def launch(demo, port: int | None = None, block: bool = True, browser: bool = False) -> str:
+    """Serve ``demo`` on 127.0.0.1 (``port``: None lets Gradio pick), uploads capped at ``MAX_UPLOAD``, the state
+    of at most ``STATE_SESSIONS`` sessions kept; print and return the local URL.
+
+    block: keep serving until interrupted (False: return at once, serving)."""
+    demo.launch(server_name="127.0.0.1", server_port=port, inbrowser=browser, prevent_thread_lock=True, quiet=True,
+                max_file_size=MAX_UPLOAD, state_session_capacity=STATE_SESSIONS)
+    print(f"Running on local URL: {demo.local_url}", flush=True)
+    if block:
+        demo.block_thread()
+    return demo.local_url
+
