@@ -258,8 +258,7 @@ def build_tiny_models(folder, texts, num_labels: int, seed: int = 0) -> dict[str
 
     The smoke profile and the tests load them back with ``from_pretrained``: the real loading path.
     """
-    from transformers import (BertConfig, BertForQuestionAnswering, BertForSequenceClassification,
-                              BertTokenizerFast)
+    from transformers import BertConfig, BertForQuestionAnswering, BertForSequenceClassification, BertTokenizerFast
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -318,8 +317,7 @@ def trim_padding(tensors: dict, batch_size: int, shuffle: bool = False, seed: in
     """Batches of ``tensors`` (token columns + targets), each cut to its longest row. In order without
     ``shuffle``; with it, the sentiment day's ``LengthBucketSampler``: random batches of similar
     lengths (little padding left to compute), a new order every epoch, repeatable from ``seed``."""
-    from .training import LengthBucketSampler
-    from .training import TensorBatches, tensor_loader
+    from .training import LengthBucketSampler, TensorBatches, tensor_loader
 
     if not shuffle:
         return TrimmedLoader(tensor_loader(tensors, batch_size=batch_size))
@@ -649,7 +647,8 @@ def squad_em_f1(predictions, answers) -> dict[str, float]:
     ground-truth answers, then averaged (the official evaluate-v1.1 script's definition)."""
     if len(predictions) != len(answers) or not predictions:
         raise ValueError(f"need as many predictions as answer lists (>0), got {len(predictions)} and {len(answers)}")
-    em = [max(float(normalize_answer(p) == normalize_answer(a)) for a in golds) for p, golds in zip(predictions, answers)]
+    em = [max(float(normalize_answer(p) == normalize_answer(a)) for a in golds)
+          for p, golds in zip(predictions, answers)]
     f1 = [max(_f1(p, a) for a in golds) for p, golds in zip(predictions, answers)]
     return {"exact_match": 100 * float(np.mean(em)), "f1": 100 * float(np.mean(f1))}
 
@@ -1025,7 +1024,8 @@ class Assistant:
             raise ArtifactError(f"{art.path / CONFIG_FILE}: the field 'assistant.labels' {cfg.labels!r:.80} does not "
                                 f"match the labels of {intent_dir / CONFIG_FILE} {labels!r:.80}")
         models = (intent_model, art.from_pretrained(AutoTokenizer, INTENT_DIR),
-                  art.from_pretrained(AutoModelForQuestionAnswering, QA_DIR), art.from_pretrained(AutoTokenizer, QA_DIR))
+                  art.from_pretrained(AutoModelForQuestionAnswering, QA_DIR),
+                  art.from_pretrained(AutoTokenizer, QA_DIR))
         try:  # the settings are sound alone (the section's checks) but may not fit these models
             return cls(*models, knowledge_base, intent_threshold=cfg.intent_threshold,
                        answer_threshold=cfg.answer_threshold, max_length=cfg.max_length,

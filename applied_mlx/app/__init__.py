@@ -21,8 +21,16 @@ from __future__ import annotations
 
 import importlib
 
-from .components import (SPECS, ComponentSpec, ComponentStatus, Components, ComponentUnavailable, find_artifact_dir,
-                         key_metrics, load_components)
+from .components import (
+    SPECS,
+    Components,
+    ComponentSpec,
+    ComponentStatus,
+    ComponentUnavailable,
+    find_artifact_dir,
+    key_metrics,
+    load_components,
+)
 
 # name -> the submodule that defines it (imported on first access: routing pulls in torch, ui gradio)
 _LAZY = {

@@ -11,9 +11,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Raised by an interpreter that is stopping: never turned into a reply. Everything else is (a tokenizer's
@@ -260,7 +260,7 @@ class Components:
             status.fail("incompatible", e)
         status.seconds = time.perf_counter() - start
 
-    def load_all(self) -> "Components":
+    def load_all(self) -> Components:
         """Load every available component now (a notebook or a server start); return self."""
         for key, status in self.statuses.items():
             if status.available:

@@ -7,8 +7,15 @@ sentence (the last logged), so no request ends in a bare "Error" or goes unanswe
 from __future__ import annotations
 
 from .components import Components
-from .flows import (DEFAULT_FORECAST_HOURS, MAX_K, classify_image, failure_text, forecast_summary, forecast_vs_actual,
-                    user_dashboard)
+from .flows import (
+    DEFAULT_FORECAST_HOURS,
+    MAX_K,
+    classify_image,
+    failure_text,
+    forecast_summary,
+    forecast_vs_actual,
+    user_dashboard,
+)
 from .routing import EXAMPLE_MESSAGES, chat_text
 
 ETT_VARIABLES = ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
