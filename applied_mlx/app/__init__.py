@@ -30,6 +30,7 @@ from .components import (
     find_artifact_dir,
     key_metrics,
     load_components,
+    settings,
 )
 
 # name -> the submodule that defines it (imported on first access: routing pulls in torch, ui gradio)
@@ -47,7 +48,7 @@ _LAZY = {
 }
 
 __all__ = ["SPECS", "ComponentSpec", "ComponentStatus", "Components", "ComponentUnavailable", "find_artifact_dir",
-           "key_metrics", "load_components", *_LAZY]
+           "key_metrics", "load_components", "settings", *_LAZY]
 
 
 def __getattr__(name: str):

@@ -52,6 +52,17 @@ def _load_sentiment(path: Path):
     return SentimentClassifier.load(path)
 
 
+# Day 6's sizes per profile: how many timed calls of each flow the latency table takes.
+SETTINGS = {"smoke": {"repeats": 3}, "quick": {"repeats": 20}, "full": {"repeats": 20}}
+
+
+def settings(profile: str) -> dict:
+    """A copy of Day 6's sizes for ``profile`` (smoke, quick or full)."""
+    if profile not in SETTINGS:
+        raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(SETTINGS)}")
+    return dict(SETTINGS[profile])
+
+
 @dataclass(frozen=True)
 class ComponentSpec:
     """Where a day's component lives and how to load it.

@@ -63,3 +63,15 @@ def test_the_import_reader_sees_every_form(tmp_path):
     source.write_text("from .sentiment import X\ndef f():\n    from . import vision\n"
                       "    import applied_mlx.recsys\n    from applied_mlx import forecasting\n")
     assert imported_modules(source) == {"sentiment", "vision", "recsys", "forecasting"}
+
+
+@pytest.mark.parametrize("module", [*DAY_MODULES, "app"])
+def test_every_day_keeps_its_profiles_in_one_settings_function(module):
+    import importlib
+
+    settings = importlib.import_module(f"applied_mlx.{module}").settings
+    sizes = {profile: settings(profile) for profile in ("smoke", "quick", "full")}
+    assert all(isinstance(s, dict) and s for s in sizes.values())
+    assert sizes["smoke"] != sizes["quick"], "the smoke profile should be smaller than the quick one"
+    with pytest.raises(ValueError, match="profile"):
+        settings("huge")
