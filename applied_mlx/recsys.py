@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,16 +68,171 @@ class RatingData:
     def n_items(self) -> int:
         return len(self.items)
 
+    @classmethod
+    def from_table(cls, ratings, users=None, items=None, **columns) -> RatingData:
+        """A ``RatingData`` from any ratings table (DataFrame or CSV path): see ``ratings_from_table``."""
+        return ratings_from_table(ratings, users, items, **columns)
+
     def __repr__(self) -> str:
         return (f"RatingData({self.name!r}: {len(self.ratings):,} ratings, {self.n_users:,} users, "
                 f"{self.n_items:,} items, density {len(self.ratings) / (self.n_users * self.n_items):.2%})")
+
+
+ID = "movielens_id"  # the id column of the user and item tables: the ids the Recommender takes and returns
+DESCRIPTIVE = ("movielens_id", "original_id", "title", "year")  # item columns that are not genre flags
+
+
+def _read_table(table, what: str) -> pd.DataFrame:
+    """A DataFrame as given, or read from a CSV path; ValueError for anything else."""
+    if isinstance(table, pd.DataFrame):
+        return table.copy()
+    if isinstance(table, (str, Path)):
+        return pd.read_csv(table)
+    raise ValueError(f"the {what} table must be a pandas DataFrame or a CSV path, got {type(table).__name__}")
+
+
+def _require(frame: pd.DataFrame, what: str, needed: dict[str, str]) -> None:
+    """ValueError naming every missing column, what it is for, and the columns the table has."""
+    missing = [col for col in needed.values() if col not in frame.columns]
+    if missing:
+        roles = ", ".join(f"{role}={col!r}" for role, col in needed.items())
+        raise ValueError(f"the {what} table has no column {', '.join(map(repr, missing))}; it needs {roles} (pass "
+                         f"the *_col arguments to name yours), and has {', '.join(map(repr, frame.columns))}")
+
+
+def _id_table(*ids: pd.Series) -> pd.DataFrame:
+    """Contiguous ids 0..n-1 for the distinct ``ids``, in sorted order. Whole-number ids are kept as
+    ``movielens_id`` (what callers pass in); other ids (strings) are kept as ``original_id`` and
+    ``movielens_id`` numbers them 1..n."""
+    if all(pd.api.types.is_integer_dtype(i) for i in ids):
+        return pd.DataFrame({ID: np.unique(np.concatenate([i.to_numpy(np.int64) for i in ids]))})
+    unique = np.unique(np.concatenate([i.astype(str).to_numpy() for i in ids]))
+    return pd.DataFrame({ID: np.arange(1, len(unique) + 1), "original_id": unique})
+
+
+def _keyed(table: pd.DataFrame | None, ids: pd.DataFrame) -> pd.DataFrame | None:
+    """``table`` indexed by its ``id`` column, in the type of ``ids``' key; the last row of a repeated id wins."""
+    if table is None:
+        return None
+    table = table.drop_duplicates("id", keep="last").set_index("id")
+    if "original_id" in ids:
+        table.index = table.index.astype(str)
+    return table.drop(columns=[c for c in (ID, "original_id") if c in table])
+
+
+def _check_ratings_table(ratings: pd.DataFrame) -> None:
+    """ValueError for an empty table, missing ids, non-numeric or non-finite ratings, repeated (user, item)
+    pairs or a scale of a single value."""
+    if ratings.empty:
+        raise ValueError("the ratings table is empty; it needs at least one (user, item, rating) row")
+    for col in ("user", "item"):
+        if ratings[col].isna().any():
+            raise ValueError(f"{int(ratings[col].isna().sum())} rating(s) have no {col} id; every row needs one")
+    stars = pd.to_numeric(ratings["rating"], errors="coerce").to_numpy(np.float64)
+    bad = ~np.isfinite(stars)
+    if bad.any():
+        user, item, shown = _row(ratings, int(np.argmax(bad)))
+        raise ValueError(f"{int(bad.sum())} rating(s) are not finite numbers, e.g. user {user!r}, item {item!r}: "
+                         f"{shown!r}")
+    repeated = ratings.duplicated(["user", "item"])
+    if repeated.any():
+        user, item, _ = _row(ratings, int(np.argmax(repeated.to_numpy())))
+        raise ValueError(f"{int(repeated.sum())} (user, item) pair(s) are rated more than once, e.g. user "
+                         f"{user!r}, item {item!r}; keep one rating per pair (e.g. the latest)")
+    if stars.min() == stars.max():
+        raise ValueError(f"every rating is {stars.min():g}; a rating scale needs at least two different values")
+
+
+def _row(ratings: pd.DataFrame, i: int) -> tuple:
+    """(user, item, rating) of row ``i`` as plain Python values, for messages."""
+    return tuple(ratings[col].tolist()[i] for col in ("user", "item", "rating"))
+
+
+def _genre_flags(genres: pd.Series) -> pd.DataFrame:
+    """One 0/1 column per genre from lists or ``|``-joined strings (a missing entry has none)."""
+    lists = genres.map(lambda g: [str(x) for x in g] if isinstance(g, (list, tuple, set, np.ndarray))
+                       else [] if pd.isna(g) or g == "" else str(g).split("|"))
+    names = sorted({g for gs in lists for g in gs})
+    return pd.DataFrame({name: lists.map(lambda gs, n=name: int(n in gs)) for name in names}, index=genres.index)
+
+
+def _item_table(ids: pd.DataFrame, items: pd.DataFrame | None, title_col: str, genres_col: str) -> pd.DataFrame:
+    """``movielens_id`` (and ``original_id``), ``title``, ``year``, genre flags and the item table's other
+    columns, one row per item id."""
+    key = "original_id" if "original_id" in ids else ID
+    out = ids.copy()
+    if items is not None:
+        items = items.rename(columns={title_col: "title"})
+        flags = _genre_flags(items.pop(genres_col)) if genres_col in items else None
+        out = out.join(items, on=key)
+        if flags is not None:
+            out = out.join(flags.reindex(out[key]).fillna(0).astype(int).set_axis(out.index))
+    # an item without a title is shown by its id
+    title = out["title"] if "title" in out else pd.Series(np.nan, index=out.index)
+    out["title"] = title.where(title.notna() & (title.astype(str) != ""), out[key].astype(str)).astype(str)
+    if "year" not in out:  # "Toy Story (1995)": the year closing a title
+        out["year"] = pd.to_numeric(out["title"].str.extract(r"\((\d{4})\)\s*$")[0], errors="coerce")
+    return out[[*[c for c in DESCRIPTIVE if c in out], *[c for c in out if c not in DESCRIPTIVE]]]
+
+
+def _user_table(ids: pd.DataFrame, users: pd.DataFrame | None) -> pd.DataFrame:
+    """``movielens_id`` (and ``original_id``) and the user table's other columns, one row per user id."""
+    return ids if users is None else ids.join(users, on="original_id" if "original_id" in ids else ID)
+
+
+def ratings_from_table(ratings, users=None, items=None, *, user_col: str = "user", item_col: str = "item",
+                       rating_col: str = "rating", timestamp_col: str = "timestamp", title_col: str = "title",
+                       genres_col: str = "genres", name: str = "ratings") -> RatingData:
+    """A ``RatingData`` from any ratings table: a DataFrame or CSV path of user, item, rating and an
+    optional timestamp, with ids of any kind (whole numbers with gaps, strings).
+
+    Ids become contiguous 0-based row ids in sorted order; the user and item tables keep the original
+    ids as ``movielens_id`` (whole numbers) or ``original_id`` (strings, with ``movielens_id`` = 1..n).
+    users / items: optional tables keyed by ``user_col`` / ``item_col``; items may carry ``title_col``
+    (an item without one is titled by its id), ``year`` and ``genres_col`` (a list or an ``A|B|C``
+    string, expanded to one 0/1 column per genre) and other columns, kept as they are. The catalogue is
+    every id of the ratings and of these tables (an item nobody rated can still be recommended).
+    A (user, item) pair rated twice is a ValueError: which of the two is meant is the caller's choice.
+    """
+    frame = _read_table(ratings, "ratings")
+    _require(frame, "ratings", {"user_col": user_col, "item_col": item_col, "rating_col": rating_col})
+    cols = {user_col: "user", item_col: "item", rating_col: "rating"}
+    if timestamp_col in frame:
+        cols[timestamp_col] = "timestamp"
+    frame = frame[list(cols)].rename(columns=cols)
+    _check_ratings_table(frame)
+    frame["rating"] = pd.to_numeric(frame["rating"])
+    tables = []
+    for table, key, what in ((users, user_col, "user"), (items, item_col, "item")):
+        if table is not None:
+            table = _read_table(table, what)
+            _require(table, what, {f"{what}_col": key})
+            table = table.rename(columns={key: "id"})
+        tables.append(table)
+    # the catalogue is every id of the ratings and of the user / item tables (an item may be unrated)
+    user_ids = _id_table(frame["user"], *([] if tables[0] is None else [tables[0]["id"]]))
+    item_ids = _id_table(frame["item"], *([] if tables[1] is None else [tables[1]["id"]]))
+    out = pd.DataFrame({"user": _row_ids(frame["user"], user_ids), "item": _row_ids(frame["item"], item_ids),
+                        "rating": frame["rating"].to_numpy()})
+    if "timestamp" in frame:
+        out["timestamp"] = frame["timestamp"].to_numpy()
+    return RatingData(ratings=out, users=_user_table(user_ids, _keyed(tables[0], user_ids)),
+                      items=_item_table(item_ids, _keyed(tables[1], item_ids), title_col, genres_col), name=name)
+
+
+def _row_ids(ids: pd.Series, table: pd.DataFrame) -> np.ndarray:
+    """The 0-based row of each id in ``table`` (built by ``_id_table`` from the same ids)."""
+    key = "original_id" if "original_id" in table else ID
+    lookup = pd.Series(np.arange(len(table)), index=table[key])
+    return lookup.loc[ids.astype(str) if key == "original_id" else ids].to_numpy(np.int64)
 
 
 def load_movielens_100k(root: str | Path | None = None) -> RatingData:
     """MovieLens 100k from its extracted folder (default: ``fetch("movielens-100k")``).
 
     MovieLens ids start at 1 and have no gaps; they become ``id - 1``. The original id is kept
-    as ``movielens_id`` in the user and item tables.
+    as ``movielens_id`` in the user and item tables. The files are read here and built by
+    ``ratings_from_table``, the path every ratings table takes.
     """
     if root is None:
         from .data import fetch
@@ -84,17 +240,17 @@ def load_movielens_100k(root: str | Path | None = None) -> RatingData:
         root = fetch("movielens-100k")
     root = Path(root)
     ratings = pd.read_csv(root / "u.data", sep="\t", names=["user", "item", "rating", "timestamp"])
-    users = pd.read_csv(root / "u.user", sep="|", names=["movielens_id", "age", "gender", "occupation", "zip"])
+    users = pd.read_csv(root / "u.user", sep="|", names=["user", "age", "gender", "occupation", "zip"])
     items = pd.read_csv(root / "u.item", sep="|", encoding="latin-1", header=None,
-                        names=["movielens_id", "title", "release_date", "video_release_date", "imdb_url", *GENRES])
-    ratings["user"] -= 1
-    ratings["item"] -= 1
-    if not (np.array_equal(users["movielens_id"], np.arange(1, len(users) + 1))
-            and np.array_equal(items["movielens_id"], np.arange(1, len(items) + 1))):
+                        names=["item", "title", "release_date", "video_release_date", "imdb_url", *GENRES])
+    if not (np.array_equal(users["user"], np.arange(1, len(users) + 1))
+            and np.array_equal(items["item"], np.arange(1, len(items) + 1))):
         raise ValueError(f"{root}: user or item ids are not 1..n without gaps; is this MovieLens 100k?")
     items["year"] = pd.to_datetime(items["release_date"], format="%d-%b-%Y", errors="coerce").dt.year
-    items = items[["movielens_id", "title", "year", *GENRES]]
-    return RatingData(ratings=ratings, users=users, items=items, name="MovieLens 100k")
+    data = ratings_from_table(ratings, users, items[["item", "title", "year", *GENRES]], name="MovieLens 100k")
+    # MovieLens keeps its file order of genre columns
+    data.items = data.items[[ID, "title", "year", *GENRES]]
+    return data
 
 
 def synthetic_ratings(n_users: int = 120, n_items: int = 80, n_factors: int = 4, density: float = 0.15,
@@ -131,6 +287,14 @@ def synthetic_ratings(n_users: int = 120, n_items: int = 80, n_factors: int = 4,
         items[name] = item_genre[:, g - 1].astype(int) if 1 <= g <= n_factors else 0
     items = items[["movielens_id", "title", "year", *GENRES]]
     return RatingData(ratings=ratings, users=users, items=items, name="synthetic")
+
+
+def rating_range(ratings: pd.DataFrame) -> tuple[float, float]:
+    """(lowest, highest) rating in ``ratings``: the scale the models predict on and new users rate on."""
+    stars = ratings["rating"].to_numpy(np.float64)
+    if len(stars) == 0 or stars.min() == stars.max():
+        raise ValueError(f"a rating scale needs at least two different ratings, got {np.unique(stars).tolist()}")
+    return float(stars.min()), float(stars.max())
 
 
 def stratified_split(ratings: pd.DataFrame, ratio: float = 0.75, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -205,21 +369,72 @@ def item_knn_scores(train, similarity: np.ndarray) -> np.ndarray:
     return np.asarray(train @ similarity)
 
 
+def ease_weights(train, lam: float) -> np.ndarray:
+    """EASE (Steck 2019): the (items x items) weights ``B`` that best rebuild ``X`` from ``X @ B`` with a
+    zero diagonal, ridge ``lam``: ``B = I - P / diag(P)`` with ``P = (X^T X + lam I)^-1``."""
+    _finite("lam", lam)
+    x = train.tocsr() if sp.issparse(train) else sp.csr_matrix(np.asarray(train))
+    gram = (x.T @ x).toarray().astype(np.float64)
+    gram[np.diag_indices_from(gram)] += lam
+    p = np.linalg.inv(gram)
+    weights = -p / np.diag(p)  # column j divided by P_jj
+    np.fill_diagonal(weights, 0.0)  # the closed form of the zero-diagonal constraint
+    return weights
+
+
+def ease_scores(train, lam: float = 500.0) -> np.ndarray:
+    """EASE scores (users x items): each user's interactions times ``ease_weights(train, lam)``."""
+    x = train.tocsr() if sp.issparse(train) else sp.csr_matrix(np.asarray(train))
+    return np.asarray(x @ ease_weights(x, lam))
+
+
+def choose_ease_lambda(train, val, grid=(50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0), k: int = 10):
+    """The ``lam`` of ``grid`` with the best nDCG@k on ``val``, and every ``lam``'s nDCG.
+
+    train, val: (users x items) interaction matrices; ``val`` must be carved out of the training data
+    (e.g. ``stratified_split`` of the training ratings), never the test set, or the choice sees the test."""
+    if not len(grid):
+        raise ValueError("grid must hold at least one lambda")
+    relevant = val.tocsr() if sp.issparse(val) else sp.csr_matrix(np.asarray(val))
+    ndcg = {float(lam): ranking_metrics(top_k(ease_scores(train, lam), k, exclude=train), relevant, k=k)[f"ndcg@{k}"]
+            for lam in grid}
+    return max(ndcg, key=ndcg.get), ndcg
+
+
 # Features -----------------------------------------------------------------------------------
 
 def user_features(users: pd.DataFrame) -> np.ndarray:
-    """Engineered user features: age bucket, gender and occupation, one-hot (float32, one row per user)."""
-    age = pd.cut(users["age"], bins=[0, 17, 24, 34, 44, 49, 55, 200], labels=False)
-    parts = [pd.get_dummies(age, prefix="age"), pd.get_dummies(users["gender"], prefix="gender"),
-             pd.get_dummies(users["occupation"], prefix="occ")]
+    """Engineered user features: age bucket, gender and occupation, one-hot (float32, one row per user).
+
+    A table without these MovieLens columns gives the ones it has; none of them: an (n, 0) table, which
+    the models take (the user is then described by their history alone)."""
+    parts = []
+    if "age" in users:
+        age = pd.cut(users["age"], bins=[0, 17, 24, 34, 44, 49, 55, 200], labels=False)
+        parts.append(pd.get_dummies(age, prefix="age"))
+    parts += [pd.get_dummies(users[col], prefix=prefix) for col, prefix in (("gender", "gender"),
+                                                                             ("occupation", "occ")) if col in users]
+    if not parts:
+        return np.zeros((len(users), 0), np.float32)
     return pd.concat(parts, axis=1).to_numpy(np.float32)
+
+
+def genre_columns(items: pd.DataFrame) -> list[str]:
+    """The item table's genre flags: every column but the descriptive ones (id, title, year) that holds only 0/1."""
+    return [c for c in items.columns if c not in DESCRIPTIVE and pd.api.types.is_numeric_dtype(items[c])
+            and items[c].isin([0, 1]).all()]
 
 
 def item_features(items: pd.DataFrame) -> np.ndarray:
-    """Engineered item features: genre flags and the release decade, one-hot (float32, one row per item)."""
-    decade = (items["year"].fillna(items["year"].median()) // 10 * 10).astype(int)
-    parts = [items[list(GENRES)].astype(np.float32), pd.get_dummies(decade, prefix="decade")]
-    return pd.concat(parts, axis=1).to_numpy(np.float32)
+    """Engineered item features: genre flags and the release decade, one-hot (float32, one row per item).
+
+    Genres are ``genre_columns(items)``; the decade needs a ``year`` column with at least one year. A table
+    with neither gives an (n, 0) table, which the models take."""
+    parts = [items[genre_columns(items)].astype(np.float32)]
+    if "year" in items and items["year"].notna().any():
+        decade = (items["year"].fillna(items["year"].median()) // 10 * 10).astype(int)
+        parts.append(pd.get_dummies(decade, prefix="decade"))
+    return pd.concat(parts, axis=1).to_numpy(np.float32).reshape(len(items), -1)
 
 
 # Models ---------------------------------------------------------------------------------------
@@ -235,6 +450,13 @@ def _feature_rows(name: str, feats, rows: int) -> None:
     shape = tuple(feats.shape)
     if len(shape) != 2 or shape[0] != rows:
         raise ValueError(f"{name} must be a 2-D table of {rows} rows, got shape {shape}")
+
+
+def _projection(n_features: int, dim: int) -> nn.Linear:
+    """A bias-free ``n_features -> dim`` layer; with no features (a table without any) it maps to zeros."""
+    with warnings.catch_warnings():  # initialising a zero-width weight is a harmless no-op
+        warnings.filterwarnings("ignore", "Initializing zero-element tensors is a no-op")
+        return nn.Linear(n_features, dim, bias=False)
 
 
 @dataclass
@@ -311,8 +533,7 @@ class RatingModel(nn.Module):
                                         l2=l2, rating_range=rating_range)
         self.user_emb, self.item_emb = nn.Embedding(n_users, dim), nn.Embedding(n_items, dim)
         self.user_bias, self.item_bias = nn.Embedding(n_users, 1), nn.Embedding(n_items, 1)
-        self.user_proj = nn.Linear(cfg.user_feats_dim, dim, bias=False)
-        self.item_proj = nn.Linear(cfg.item_feats_dim, dim, bias=False)
+        self.user_proj, self.item_proj = _projection(cfg.user_feats_dim, dim), _projection(cfg.item_feats_dim, dim)
         self.register_buffer("user_feats", torch.as_tensor(user_feats))
         self.register_buffer("item_feats", torch.as_tensor(item_feats))
         for emb in (self.user_emb, self.item_emb):
@@ -384,7 +605,7 @@ class HistoryEncoder(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.encode = nn.Linear(n_items + user_feats_dim, dim)
         self.item_emb = nn.Parameter(torch.empty(n_items, dim))
-        self.item_proj = nn.Linear(cfg.item_feats_dim, dim, bias=False)
+        self.item_proj = _projection(cfg.item_feats_dim, dim)
         self.item_bias = nn.Parameter(torch.zeros(n_items))
         self.register_buffer("item_feats", torch.as_tensor(item_feats))
         nn.init.xavier_uniform_(self.item_emb)
@@ -478,13 +699,15 @@ def _select_then_refit(make_model, fit_loader, val_loader, full_loader, *, metri
 def train_rating_model(data: RatingData, train: pd.DataFrame, *, dim: int = 128, l2: float = 0.1, lr: float = 2e-3,
                        batch_size: int = 256, max_epochs: int = 30, patience: int = 3, val_fraction: float = 0.1,
                        seed: int = 0, progress: bool = True) -> TrainingRun:
-    """Train a ``RatingModel`` on ``train`` (MSE on the stars); epochs chosen on a per-user
-    validation slice of ``train`` by RMSE, then a refit on all of ``train``."""
+    """Train a ``RatingModel`` on ``train`` (MSE on the stars, on the scale of ``train``'s lowest to highest
+    rating); epochs chosen on a per-user validation slice of ``train`` by RMSE, then a refit on all of ``train``."""
     fit_part, val_part = stratified_split(train, 1.0 - val_fraction, seed=seed)
     uf, itf = user_features(data.users), item_features(data.items)
 
+    scale = rating_range(train)  # the data's own scale: 1-5 stars, 0.5-5 in half stars, ...
+
     def make_model():
-        return RatingModel(data.n_users, data.n_items, uf, itf, dim=dim, l2=l2)
+        return RatingModel(data.n_users, data.n_items, uf, itf, dim=dim, l2=l2, rating_range=scale)
 
     return _select_then_refit(
         make_model, rating_loader(fit_part, batch_size, shuffle=True, seed=seed),
@@ -519,7 +742,17 @@ def train_ranking_model(data: RatingData, train: pd.DataFrame, *, dim: int = 200
 # Inference ------------------------------------------------------------------------------------
 
 COMPONENT = "day1-recommender"
-LIKED = 4  # a rating at or above this is "liked" when explaining a recommendation
+# a rating in the top 40% of the scale is "liked" when explaining a recommendation: 4 and 5 of 1-5 stars,
+# 3.5 to 5 of 0.5-5 half stars
+LIKED_FRACTION = 0.6
+
+
+def liked_threshold(scale: tuple[float, float]) -> float:
+    """The lowest "liked" rating on the scale ``(low, high)``: ``low + LIKED_FRACTION * (high - low)``."""
+    low, high = scale
+    return low + LIKED_FRACTION * (high - low)
+
+
 REASON_SIMILARITY = 0.15  # below this item-item cosine, a liked movie does not explain a pick
 MAX_TITLE_CHARS = 500  # a title query longer than this is not a title (and fuzzy matching it would be slow)
 
@@ -595,10 +828,12 @@ def _on_cpu(model: nn.Module | None) -> nn.Module | None:
 class Recommender:
     """Top-N recommendations with reasons, for known users, new users (fold-in) and items.
 
-    Ids in and out are the data set's own ids (MovieLens ``movielens_id``: users 1-943, items
-    1-1682); an item can also be named by its title. Ranking comes from the ``HistoryEncoder``,
-    the predicted stars from the ``RatingModel`` (optional), the reasons and ``similar_items``
-    from item-item cosine similarity over the training interactions.
+    Ids in and out are the data set's own ids, the tables' ``movielens_id`` (MovieLens: users 1-943,
+    items 1-1682; a table of string ids numbers them 1..n and keeps the strings as ``original_id``);
+    an item can also be named by its title. Ratings in and out are on the data's own scale
+    (``rating_range``). Ranking comes from the ``HistoryEncoder``, the predicted stars from the
+    ``RatingModel`` (optional), the reasons and ``similar_items`` from item-item cosine similarity
+    over the training interactions.
 
     Built with ``Recommender.from_training(data, train, ranker, rater)``; saved with ``save(dir)``;
     loaded with ``Recommender.load(dir)``. ``k``, the length of a list, may be any positive integer:
@@ -640,6 +875,22 @@ class Recommender:
     @property
     def n_items(self) -> int:
         return len(self.items)
+
+    @property
+    def rating_range(self) -> tuple[float, float]:
+        """(low, high) of the data's rating scale: the rating model's (saved in its config), else the
+        training ratings' lowest and highest."""
+        if self.parts.rater is not None:
+            return tuple(self.parts.rater.config.rating_range)
+        stars = self.train["rating"].to_numpy(np.float64)
+        if len(stars) == 0:  # nothing was rated: the rating model's default scale
+            return RaterConfig.rating_range
+        return float(stars.min()), float(stars.max())
+
+    @property
+    def liked(self) -> float:
+        """The lowest rating that counts as "liked" on this data's scale (``liked_threshold``)."""
+        return liked_threshold(self.rating_range)
 
     def find_item(self, item) -> int:
         """The item id of ``item``: an id, or a title (case-insensitive; the year may be left out; a
@@ -724,7 +975,7 @@ class Recommender:
             top = int(np.argmax(sims))
             if sims[top] >= REASON_SIMILARITY:
                 j = int(rows[top])
-                return f"because you rated {self._title(j)} {liked[j]:g}/5"
+                return f"because you rated {self._title(j)} {liked[j]:g}/{self.rating_range[1]:g}"
         return "popular with users whose tastes match yours"
 
     # public API ----------------------------------------------------------------------------
@@ -742,7 +993,7 @@ class Recommender:
             return self.popular(k, user_id=int(user_id))
         history = self.history[row]
         stars = self.stars[row]
-        liked = {int(i): float(r) for i, r in zip(stars.indices, stars.data) if r >= LIKED}
+        liked = {int(i): float(r) for i, r in zip(stars.indices, stars.data) if r >= self.liked}
         logits = self._logits(torch.as_tensor(history.toarray()), self.parts.user_feats[row:row + 1])[0]
         seen = np.zeros(self.n_items, dtype=bool)
         seen[history.indices] = True
@@ -762,11 +1013,12 @@ class Recommender:
         return Recommendations(user_id=user_id, items=recs, cold_start=True, note=note)
 
     def recommend_for_ratings(self, ratings: dict, k: int = 10) -> Recommendations:
-        """Recommendations for a new user from a few ratings ``{item id or title: stars 1-5}``:
-        folded into the model's user vector, no retraining."""
+        """Recommendations for a new user from a few ratings ``{item id or title: stars}`` on the data's
+        scale (``rating_range``: 1-5 for MovieLens 100k): folded into the model's user vector, no retraining."""
         k = self._check_k(k)
+        low, high = self.rating_range
         if not isinstance(ratings, dict) or not ratings:
-            raise ValueError("ratings must be a non-empty dict {item id or title: rating from 1 to 5}")
+            raise ValueError(f"ratings must be a non-empty dict {{item id or title: rating from {low:g} to {high:g}}}")
         if len(ratings) > self.n_items:
             raise ValueError(f"got {len(ratings):,} ratings for a catalogue of {self.n_items:,} items; rate each "
                              "item at most once")
@@ -774,8 +1026,8 @@ class Recommender:
         named: dict[int, object] = {}
         for item, stars in ratings.items():
             if isinstance(stars, bool) or not isinstance(stars, (int, float, np.integer, np.floating)) \
-                    or not 1 <= float(stars) <= 5:
-                raise ValueError(f"the rating of {item!r} must be a number from 1 to 5, got {stars!r}")
+                    or not low <= float(stars) <= high:
+                raise ValueError(f"the rating of {item!r} must be a number from {low:g} to {high:g}, got {stars!r}")
             row = self._item_index[self.find_item(item)]
             if row in named:  # a dict cannot say which of two ratings of one item is meant
                 raise ValueError(f"{named[row]!r} and {item!r} both name item {self.items['movielens_id'].iloc[row]} "
@@ -786,7 +1038,7 @@ class Recommender:
         # an unknown person: the average user's features
         feats = self.parts.user_feats.mean(dim=0, keepdim=True)
         logits = self._logits(torch.as_tensor(history), feats)[0]
-        liked = {i: r for i, r in rows.items() if r >= LIKED}
+        liked = {i: r for i, r in rows.items() if r >= self.liked}
         answer = self._answer(logits, history[0] > 0, liked, k, None, None)
         answer.note = f"folded in from {len(rows)} rating(s), no retraining"
         return answer
@@ -804,7 +1056,7 @@ class Recommender:
         return Recommendations(user_id=None, items=recs, note=f"items similar to {self._title(row)}")
 
     def predict_rating(self, user_id: int, item) -> float:
-        """The stars (1-5 scale) the rating model predicts ``user_id`` would give ``item``."""
+        """The stars (on ``rating_range``) the rating model predicts ``user_id`` would give ``item``."""
         if self.parts.rater is None:
             raise ValueError("this recommender was saved without a rating model")
         if isinstance(user_id, bool) or not isinstance(user_id, (int, np.integer)) or user_id not in self._user_index:
@@ -845,7 +1097,8 @@ class Recommender:
         return save_artifact(directory, component=COMPONENT, config={**kept, **config, **model_config},
                              metrics=metrics, model=self.parts,
                              files={"items.csv": self.items.to_csv(index=False),
-                                    "users.csv": self.users[["movielens_id"]].to_csv(index=False),
+                                    "users.csv": self.users[[c for c in ("movielens_id", "original_id")
+                                                             if c in self.users]].to_csv(index=False),
                                     "train_ratings.csv": self.train.to_csv(index=False)})
 
     @classmethod

@@ -254,7 +254,7 @@ def test_similar_items_and_titles(trained):
     (lambda r: r.similar_items("no such film"), "no item titled"),
     (lambda r: r.similar_items(None), "integer id or a non-empty title"),
     (lambda r: r.recommend_for_ratings({1: 6}), "from 1 to 5"),
-    (lambda r: r.recommend_for_ratings({1: 0.5}), "from 1 to 5"),
+    (lambda r: r.recommend_for_ratings({1: 0.5}), "from 1 to 5, got 0.5"),
     (lambda r: r.recommend_for_ratings({1: "5"}), "from 1 to 5"),
     (lambda r: r.recommend_for_ratings({}), "non-empty dict"),
     (lambda r: r.recommend_for_ratings({99_999: 4}), "no item with id"),
@@ -441,3 +441,194 @@ def test_recommender_serves_models_trained_on_a_gpu(trained):
     assert on_gpu.evaluate(test, k=5) == pytest.approx(rec.evaluate(test, k=5), abs=1e-4)
     assert [r.item_id for r in on_gpu.recommend(1, 5)] == [r.item_id for r in rec.recommend(1, 5)]
     assert next(ranker.parameters()).is_cuda, "the caller's model stays on the GPU"
+
+
+# Any ratings table ------------------------------------------------------------------------------
+
+def movielens_folder(path):
+    """A small u.data / u.user / u.item folder in MovieLens 100k's formats; item 3 has no rating."""
+    (path / "u.data").write_text("1\t2\t5\t881250949\n2\t1\t3\t891717742\n3\t2\t1\t891717743\n1\t1\t4\t881250950\n")
+    (path / "u.user").write_text("1|24|M|technician|85711\n2|53|F|other|94043\n3|17|M|student|00000\n")
+    flags = lambda g: "|".join("1" if i == g else "0" for i in range(len(recsys.GENRES)))
+    (path / "u.item").write_bytes(
+        f"1|Toy Story (1995)|01-Jan-1995||http://x|{flags(5)}\n"
+        f"2|Cit\xe9 des enfants perdus, La (1995)|01-Jan-1995||http://y|{flags(8)}\n"
+        f"3|unknown|||http://z|{flags(0)}\n".encode("latin-1"))
+    return path
+
+
+def test_load_movielens_through_from_table_gives_the_tables_it_always_gave(tmp_path):
+    root = movielens_folder(tmp_path)
+    # the loader as it was before every table went through ratings_from_table
+    ratings = pd.read_csv(root / "u.data", sep="\t", names=["user", "item", "rating", "timestamp"])
+    users = pd.read_csv(root / "u.user", sep="|", names=["movielens_id", "age", "gender", "occupation", "zip"])
+    items = pd.read_csv(root / "u.item", sep="|", encoding="latin-1", header=None,
+                        names=["movielens_id", "title", "release_date", "video_release_date", "imdb_url",
+                               *recsys.GENRES])
+    ratings["user"] -= 1
+    ratings["item"] -= 1
+    items["year"] = pd.to_datetime(items["release_date"], format="%d-%b-%Y", errors="coerce").dt.year
+    items = items[["movielens_id", "title", "year", *recsys.GENRES]]
+    data = recsys.load_movielens_100k(root)
+    pd.testing.assert_frame_equal(data.ratings, ratings)
+    pd.testing.assert_frame_equal(data.users, users)
+    pd.testing.assert_frame_equal(data.items, items)
+    assert data.name == "MovieLens 100k" and data.n_items == 3  # the unrated item stays in the catalogue
+    assert recsys.item_features(data.items).shape == (3, len(recsys.GENRES) + 1)  # genres and one decade
+
+
+def test_from_table_maps_any_ids_to_rows_and_keeps_the_originals(tmp_path):
+    ratings = pd.DataFrame({"uid": [900, 900, 15, 42], "mid": [7, 300, 7, 55], "stars": [4.5, 0.5, 3, 2]})
+    items = pd.DataFrame({"mid": [7, 55, 300, 1000], "name": ["Heat (1995)", "", "Up (2009)", "Solaris (1972)"],
+                          "tags": [["Crime", "Drama"], "Animation|Drama", np.nan, "Sci-Fi"]})
+    data = recsys.RatingData.from_table(ratings, items=items, user_col="uid", item_col="mid", rating_col="stars",
+                                        title_col="name", genres_col="tags", name="mine")
+    assert data.users["movielens_id"].tolist() == [15, 42, 900]
+    assert data.items["movielens_id"].tolist() == [7, 55, 300, 1000]  # the unrated item 1000 is in the catalogue
+    assert data.ratings[["user", "item"]].values.tolist() == [[2, 0], [2, 2], [0, 0], [1, 1]]
+    assert data.ratings["rating"].tolist() == [4.5, 0.5, 3, 2] and "timestamp" not in data.ratings
+    assert data.items["title"].tolist() == ["Heat (1995)", "55", "Up (2009)", "Solaris (1972)"]  # no title: the id
+    assert data.items["year"].tolist()[2:] == [2009, 1972]
+    genres = ["Animation", "Crime", "Drama", "Sci-Fi"]
+    assert recsys.genre_columns(data.items) == genres
+    assert data.items[genres].values.tolist() == [[0, 1, 1, 0], [1, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1]]
+    # string ids, from a CSV path: numbered 1..n, the original kept as original_id
+    path = tmp_path / "r.csv"
+    pd.DataFrame({"user": ["bob", "amy", "bob"], "item": ["x9", "x9", "a1"], "rating": [1, 2, 3],
+                  "timestamp": [5, 6, 7]}).to_csv(path, index=False)
+    data = recsys.ratings_from_table(path)
+    assert data.users.to_dict("list") == {"movielens_id": [1, 2], "original_id": ["amy", "bob"]}
+    assert data.items[["movielens_id", "original_id", "title"]].values.tolist() == [[1, "a1", "a1"], [2, "x9", "x9"]]
+    assert data.ratings.values.tolist() == [[1, 1, 1, 5], [0, 1, 2, 6], [1, 0, 3, 7]]
+
+
+@pytest.mark.parametrize("ratings, columns, message", [
+    (pd.DataFrame({"userId": [1], "movieId": [2], "rating": [3]}), {},
+     r"no column 'user', 'item'; it needs user_col='user', item_col='item', rating_col='rating'.*has 'userId'"),
+    (pd.DataFrame({"user": [], "item": [], "rating": []}), {}, "the ratings table is empty"),
+    (pd.DataFrame({"user": [1, np.nan], "item": [1, 1], "rating": [4, 3]}), {}, "1 rating.* have no user id"),
+    (pd.DataFrame({"user": [1, 2], "item": [1, 1], "rating": [4, np.nan]}), {}, "1 rating.* not finite.* user 2"),
+    (pd.DataFrame({"user": [1, 2], "item": [1, 1], "rating": [4, "good"]}), {}, "not finite numbers.*'good'"),
+    (pd.DataFrame({"user": [1, 2], "item": [1, 1], "rating": [4, np.inf]}), {}, "not finite"),
+    (pd.DataFrame({"user": [1, 1, 2], "item": [5, 5, 5], "rating": [4, 2, 1]}), {},
+     r"1 \(user, item\) pair\(s\) are rated more than once, e.g. user 1, item 5"),
+    (pd.DataFrame({"user": [1, 2], "item": [1, 1], "rating": [4, 4]}), {}, "every rating is 4; a rating scale needs"),
+    ([(1, 2, 3)], {}, "must be a pandas DataFrame or a CSV path, got list"),
+    (pd.DataFrame({"user": [1, 2], "item": [1, 1], "rating": [4, 3]}), {"items": pd.DataFrame({"id": [1]})},
+     "the item table has no column 'item'"),
+])
+def test_from_table_refuses_bad_tables_saying_what_is_wrong(ratings, columns, message):
+    with pytest.raises(ValueError, match=message):
+        recsys.ratings_from_table(ratings, **columns)
+
+
+def test_features_fall_back_to_zero_width_without_movielens_columns():
+    users = pd.DataFrame({"movielens_id": [1, 2, 3]})
+    items = pd.DataFrame({"movielens_id": [1, 2], "title": ["a", "b"], "year": [np.nan, np.nan]})
+    assert recsys.user_features(users).shape == (3, 0) and recsys.item_features(items).shape == (2, 0)
+    # only some of the columns: the ones there are
+    assert recsys.user_features(users.assign(gender=["F", "M", "F"])).tolist() == [[1, 0], [0, 1], [1, 0]]
+    assert recsys.item_features(items.assign(year=[1990, 2005], Drama=[1, 0])).tolist() == [[1, 1, 0], [0, 0, 1]]
+
+
+def test_models_train_with_zero_width_features():
+    none = np.zeros((5, 0), np.float32)
+    rater = recsys.RatingModel(4, 5, none[:4], none, dim=3, rating_range=(0.5, 5.0))
+    ranker = recsys.HistoryEncoder(5, 0, none, dim=3)
+    users, items = torch.tensor([0, 1, 3]), torch.tensor([4, 0, 2])
+    history = torch.tensor([[1.0, 0, 1, 0, 0]] * 3)
+    for out in (rater(users, items, torch.tensor([0.5, 5.0, 3.5])), ranker(history, torch.zeros(3, 0), history)):
+        out.loss.backward()
+        assert torch.isfinite(out.loss)
+    assert rater.user_emb.weight.grad.abs().sum() > 0 and ranker.item_emb.grad.abs().sum() > 0
+    assert rater.score_all().shape == (4, 5) and ranker(history, torch.zeros(3, 0)).logits.shape == (3, 5)
+
+
+def test_liked_scales_with_the_rating_range():
+    assert recsys.liked_threshold((1, 5)) == pytest.approx(3.4)  # 4 and 5 stars, as MovieLens 100k always had
+    assert recsys.liked_threshold((0.5, 5)) == pytest.approx(3.2)  # 3.5 half stars and up
+    assert recsys.liked_threshold((0, 10)) == pytest.approx(6.0)
+
+
+def latest_small_like(tmp_path, seed=0):
+    """ratings.csv and movies.csv in the shape of MovieLens latest-small, from a few generated rows:
+    ids with gaps, half-star ratings, ``A|B|C`` genres, titles with the year."""
+    rng = np.random.default_rng(seed)
+    genres = ["Action", "Comedy", "Drama", "Sci-Fi"]
+    movie_ids = np.arange(1, 41) * 7 + 3
+    movie_genre = rng.integers(0, 4, 40)
+    rows = []
+    for user in range(1, 31):
+        taste = user % 4
+        liked = movie_ids[movie_genre == taste]
+        others = rng.choice(movie_ids[movie_genre != taste], 4, replace=False)
+        for m in np.concatenate([liked, others]):
+            stars = 4.5 if m in liked else rng.choice([0.5, 1.0, 1.5, 2.0])
+            rows.append((user * 3, int(m), float(stars), 964_982_703 + len(rows)))
+    pd.DataFrame(rows, columns=["userId", "movieId", "rating", "timestamp"]).to_csv(tmp_path / "ratings.csv",
+                                                                                     index=False)
+    titles = [f"Film {i} ({1980 + i})" for i in range(40)]
+    pd.DataFrame({"movieId": movie_ids, "title": titles,
+                  "genres": [f"{genres[g]}|{genres[(g + 1) % 4]}" if i % 3 else genres[g]
+                             for i, g in enumerate(movie_genre)]}).to_csv(tmp_path / "movies.csv", index=False)
+    return tmp_path / "ratings.csv", tmp_path / "movies.csv"
+
+
+def test_a_half_star_table_with_its_own_ids_trains_saves_and_recommends(tmp_path):
+    ratings_csv, movies_csv = latest_small_like(tmp_path)
+    data = recsys.RatingData.from_table(ratings_csv, items=movies_csv, user_col="userId", item_col="movieId",
+                                        name="latest-small-like")
+    assert data.n_users == 30 and data.n_items == 40 and recsys.user_features(data.users).shape == (30, 0)
+    assert recsys.item_features(data.items).shape[1] > 4  # four genres and the decades
+    train, test = recsys.stratified_split(data.ratings, 0.75, seed=0)
+    ranking = recsys.train_ranking_model(data, train, dim=8, max_epochs=2, patience=1, progress=False)
+    rating = recsys.train_rating_model(data, train, dim=4, max_epochs=2, patience=1, progress=False)
+    assert rating.model.config.rating_range == (0.5, 4.5)  # the data's own scale
+    recsys.Recommender.from_training(data, train, ranking.model, rating.model).save(tmp_path / "model")
+    rec = recsys.Recommender.load(tmp_path / "model")
+    assert rec.rating_range == (0.5, 4.5) and rec.liked == pytest.approx(2.9)
+    user = int(data.users["movielens_id"].iloc[0])
+    answer = rec.recommend(user, k=5)
+    seen = set(data.items["movielens_id"].iloc[train.item[train.user == 0]])
+    assert len(answer) == 5 and not seen & {r.item_id for r in answer}
+    assert all(r.item_id in set(data.items["movielens_id"]) for r in answer)
+    assert all(-0.5 < r.predicted_rating < 5.5 for r in answer)
+    folded = rec.recommend_for_ratings({"Film 3 (1983)": 0.5, "Film 4": 4.5}, k=3)
+    assert len(folded) == 3 and {int(data.items["movielens_id"].iloc[i]) for i in (3, 4)}.isdisjoint(
+        r.item_id for r in folded)
+    with pytest.raises(ValueError, match="from 0.5 to 4.5, got 5"):
+        rec.recommend_for_ratings({"Film 3": 5})
+
+
+def test_reasons_name_the_scale_of_the_data(trained):
+    *_, rec = trained
+    reasons = [r.reason for u in range(1, 30) for r in rec.recommend(u, k=10) if r.reason.startswith("because")]
+    assert reasons and all(r.endswith("/5") for r in reasons)
+
+
+def test_ease_matches_a_hand_computed_example():
+    x = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1]], dtype=float))
+    # X^T X + I = [[2,1,0],[1,3,1],[0,1,2]], whose inverse is [[5,-2,1],[-2,4,-2],[1,-2,5]] / 8;
+    # B_ij = -P_ij / P_jj off the diagonal, 0 on it
+    expected = np.array([[0, 0.5, -0.2], [0.4, 0, 0.4], [-0.2, 0.5, 0]])
+    assert recsys.ease_weights(x, 1.0) == pytest.approx(expected)
+    assert recsys.ease_scores(x, 1.0) == pytest.approx(np.array([[0.4, 0.5, 0.2], [0.2, 0.5, 0.4]]))
+    with pytest.raises(ValueError, match="lam must be a finite number"):
+        recsys.ease_scores(x, -1.0)
+
+
+def test_choose_ease_lambda_scores_each_lambda_on_the_validation_split():
+    data = recsys.synthetic_ratings(seed=4)
+    train, _ = recsys.stratified_split(data.ratings)
+    fit_part, val_part = recsys.stratified_split(train, 0.8, seed=1)
+    x = recsys.interaction_matrix(fit_part, data.n_users, data.n_items)
+    val = recsys.interaction_matrix(val_part, data.n_users, data.n_items)
+    best, ndcg = recsys.choose_ease_lambda(x, val, grid=(1.0, 50.0, 5000.0))
+    assert set(ndcg) == {1.0, 50.0, 5000.0} and ndcg[best] == max(ndcg.values())
+    recs = recsys.top_k(recsys.ease_scores(x, 50.0), 10, exclude=x)
+    assert ndcg[50.0] == pytest.approx(ranking_metrics(recs, val, k=10)["ndcg@10"])
+    chance = ranking_metrics(np.random.default_rng(0).permuted(np.tile(np.arange(data.n_items), (data.n_users, 1)),
+                                                               axis=1)[:, :10], val, k=10)["ndcg@10"]
+    assert ndcg[best] > 1.5 * chance
+    with pytest.raises(ValueError, match="at least one lambda"):
+        recsys.choose_ease_lambda(x, val, grid=())
