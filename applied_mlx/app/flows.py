@@ -193,8 +193,10 @@ def recommend_reply(components: Components, message: str) -> tuple[str, dict]:
         head = recs.note or f"Top {len(recs)} for user {user}:"
     elif title is not None:
         item = recommender.find_item(title)  # ValueError with close titles when none matches
-        recs = recommender.recommend_for_ratings({item: 5}, k=CHAT_RECOMMENDATIONS)
-        head = f"If you liked **{recommender.title_of(item)}**, the recommender (fed that one 5-star rating) suggests:"
+        top = recommender.rating_range[1]  # the best rating on the data's own scale (5 stars for MovieLens)
+        recs = recommender.recommend_for_ratings({item: top}, k=CHAT_RECOMMENDATIONS)
+        head = (f"If you liked **{recommender.title_of(item)}**, the recommender (fed that one {top:g}-star rating) "
+                "suggests:")
         similar = recommender.similar_items(item, k=3)
         tail = "\n\n_also liked by the same users: " + ", ".join(r.title for r in similar) + "_"
     else:
