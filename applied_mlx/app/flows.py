@@ -316,6 +316,7 @@ class ForecastView:
     mae: float
     naive_mse: float
     figure: object = None
+    history: object = None  # DataFrame: the rows before the forecast that are shown (at most the look-back)
 
 
 def forecast_vs_actual(components: Components, horizon: int, column: str = "OT", plot: bool = True) -> ForecastView:
@@ -335,14 +336,14 @@ def forecast_vs_actual(components: Components, horizon: int, column: str = "OT",
     naive = np.repeat(history[forecaster.columns].to_numpy()[-1:], horizon, 0)
     err = forecaster.standardized_errors(predicted, actual)
     naive_err = forecaster.standardized_errors(naive, actual)
+    look = history.iloc[-min(forecaster.lookback, 4 * horizon):]
     view = ForecastView(horizon, column, predicted, actual, float(np.mean(err ** 2)), float(np.mean(np.abs(err))),
-                        float(np.mean(naive_err ** 2)))
+                        float(np.mean(naive_err ** 2)), history=look)
     if plot:
         import matplotlib.pyplot as plt
 
         from ..plots import plot_forecast
 
-        look = history.iloc[-min(forecaster.lookback, 4 * horizon):]
         view.figure = plot_forecast(look[column], actual[column], predicted[column], look.index, actual.index,
                                     title=f"{column}: {horizon} h forecast vs actual (held-out end of the series)",
                                     ylabel=column)
@@ -357,6 +358,28 @@ def forecast_summary(view: ForecastView) -> str:
             f"{view.mse:.3f}, MAE {view.mae:.3f}; repeating the last value gives MSE {view.naive_mse:.3f}, so the "
             f"forecaster {better} it on this window (one window: the test-set MSE in the Status tab is the fair "
             "number).")
+
+
+FORECAST_LINES = ("history", "actual", "forecast")
+PLOT_DECIMALS = 3  # what a hover shows: the ETT readings themselves have 3 decimals
+
+
+def forecast_frame(view: ForecastView):
+    """The plotted variable in long format, for a native line plot: columns time, value, series (``FORECAST_LINES``).
+
+    actual and forecast start at the last history point, so each line joins the history (and a 1 h forecast is a
+    segment, not a lone point); values are rounded to ``PLOT_DECIMALS``."""
+    import pandas as pd
+
+    if view.history is None:
+        raise ValueError("this forecast view has no history rows to plot: make it with forecast_vs_actual()")
+    history = view.history[view.column]
+    anchor = history.iloc[-1:]
+    predicted = pd.Series(view.forecast[view.column].to_numpy(), index=view.actual.index)
+    lines = dict(zip(FORECAST_LINES, (history, pd.concat([anchor, view.actual[view.column]]),
+                                      pd.concat([anchor, predicted]))))
+    return pd.concat([pd.DataFrame({"time": line.index, "value": line.to_numpy(dtype=float).round(PLOT_DECIMALS),
+                                    "series": name}) for name, line in lines.items()], ignore_index=True)
 
 
 def parse_user_id(value) -> int:
@@ -419,6 +442,30 @@ def user_dashboard(components: Components, user_id, k: int = 10, review: str | N
         except ComponentUnavailable as e:
             view.missing.append(f"The review was not read: {e}")
     return view
+
+
+RECOMMENDATION_COLUMNS = ("title", "score (%)", "predicted rating (1-5)", "reason", "item_id")
+SCORE_NOTE = ("score: the recommender's chance, in %, that this is the user's next movie among those they have not "
+              "rated (for an unknown user: the share of all users who rated it)")
+
+
+def recommendation_table(frame):
+    """Day 1's picks (``Recommendations.to_frame()``) as people read them, in ``RECOMMENDATION_COLUMNS``: the
+    score as a percentage to 2 decimals, the predicted rating to 2 (None where the model gives none), the reason
+    in full."""
+    import pandas as pd
+
+    missing = {"item_id", "title", "score", "reason"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"a recommendations table needs the columns item_id, title, score and reason; "
+                         f"{sorted(missing)} missing")
+    ratings = frame["predicted_rating"] if "predicted_rating" in frame else pd.Series(None, index=frame.index)
+    columns = (frame["title"].astype(str), (frame["score"].astype(float) * 100).round(2),
+               # object dtype keeps None as None (JSON null, a blank cell), where a float column would hold NaN
+               pd.Series([None if pd.isna(r) else round(float(r), 2) for r in ratings], index=frame.index,
+                         dtype=object),
+               frame["reason"].astype(str), frame["item_id"].astype(int))
+    return pd.DataFrame(dict(zip(RECOMMENDATION_COLUMNS, columns))).reset_index(drop=True)
 
 
 def sentiment_line(sentiment: dict | None) -> str:

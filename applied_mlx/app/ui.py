@@ -9,11 +9,16 @@ from __future__ import annotations
 from .components import Components
 from .flows import (
     DEFAULT_FORECAST_HOURS,
+    FORECAST_LINES,
     MAX_K,
+    RECOMMENDATION_COLUMNS,
+    SCORE_NOTE,
     classify_image,
     failure_text,
+    forecast_frame,
     forecast_summary,
     forecast_vs_actual,
+    recommendation_table,
     user_dashboard,
 )
 from .routing import EXAMPLE_MESSAGES, chat_text
@@ -25,6 +30,11 @@ MAX_UPLOAD = "20mb"  # an upload larger than this is refused by the server befor
 # Gradio keeps each session's state (~100 KB here) until this many newer sessions push it out; its default of
 # 10,000 lets an app that every API call opens a session for grow by about a gigabyte
 STATE_SESSIONS = 1_000
+DEFAULT_USER = 42  # the Dashboard opens on this user's picks (on the first known user where there is no user 42)
+DEFAULT_K = 10
+FORECAST_COLORS = dict(zip(FORECAST_LINES, ("#7f7f7f", "#1f77b4", "#d62728")))  # grey, blue, red as in Day 4
+# the recommendation table's columns (RECOMMENDATION_COLUMNS): the title and the reason get the room, and wrap
+RECOMMENDATION_WIDTHS = ["25%", "9%", "11%", "43%", "8%"]
 
 
 def _status_banner(components: Components, key: str) -> str:
@@ -54,11 +64,11 @@ def image_handler(components: Components):
 
 
 def forecast_handler(components: Components):
-    """The Dashboard's forecast handler: (figure, text)."""
+    """The Dashboard's forecast handler: (the plotted variable in long format: time, value, series; text)."""
     def on_forecast(horizon, column):
         try:
-            view = forecast_vs_actual(components, horizon, column)
-            return view.figure, forecast_summary(view)
+            view = forecast_vs_actual(components, horizon, column, plot=False)  # the native plot draws the frame
+            return forecast_frame(view), forecast_summary(view)
         except BaseException as e:  # noqa: BLE001
             return None, f"**Could not forecast:** {failure_text(e)}"
 
@@ -66,15 +76,45 @@ def forecast_handler(components: Components):
 
 
 def recommend_handler(components: Components):
-    """The Dashboard's recommend handler: (table, text)."""
+    """The Dashboard's recommend handler: (table as people read it, text); the text says what the score is."""
     def on_recommend(user_id, k, review):
         try:
             view = user_dashboard(components, user_id, k, review)
-            return view.table, view.summary()
+            if view.table is None:
+                return None, view.summary()
+            return recommendation_table(view.table), f"{view.summary()}\n\n_{SCORE_NOTE}._"
         except BaseException as e:  # noqa: BLE001
             return None, f"**Could not recommend:** {failure_text(e)}"
 
     return on_recommend
+
+
+def default_user(components: Components) -> int:
+    """``DEFAULT_USER`` when the recommender knows that user, else its first user id (``DEFAULT_USER`` when there
+    is no recommender: its handler then says what is missing)."""
+    if not components.available("recommender"):
+        return DEFAULT_USER
+    try:
+        low, high = components.get("recommender").user_id_range()
+    except ValueError:  # it failed to load: the recommend handler says why
+        return DEFAULT_USER
+    return DEFAULT_USER if low <= DEFAULT_USER <= high else low
+
+
+def dashboard_handler(components: Components):
+    """The Dashboard's first view, made on page load: (user id, forecast plot, its text, recommendations, their
+    text) for the horizon, variable and count on the page and ``default_user``."""
+    on_forecast, on_recommend = forecast_handler(components), recommend_handler(components)
+
+    def on_load(horizon, column, k):
+        try:
+            user = str(default_user(components))
+        except BaseException as e:  # noqa: BLE001  (the recommend handler then answers for the default user)
+            failure_text(e)
+            user = str(DEFAULT_USER)
+        return (user, *on_forecast(horizon, column), *on_recommend(user, k, None))
+
+    return on_load
 
 
 def status_handler(components: Components):
@@ -107,9 +147,25 @@ def checked_by_handler(component):
     return component
 
 
+def uploaded_as_is(image):
+    """``image`` (a ``gr.Image(type="filepath")``) with an upload passed to the handler as the uploaded file, which
+    says in words when it is not an image: Gradio's own step opens it with PIL first and answers a text file with
+    a bare error. A pasted image (a data URL) still goes through Gradio's step."""
+    decode = image.preprocess
+
+    def preprocess(payload):
+        if payload is None or (payload.url or "").startswith("data:"):
+            return decode(payload)
+        return payload.path
+
+    image.preprocess = preprocess
+    return image
+
+
 def build_demo(components: Components | None = None):
     """The Gradio Blocks app over ``components`` (default: found as ``find_artifact_dir`` says, loaded on
-    first use). Endpoints: /chat, /classify_image, /forecast, /recommend, /status."""
+    first use). Endpoints: /chat, /classify_image, /forecast, /recommend, /status, and /dashboard (what the
+    Dashboard shows on page load)."""
     import gradio as gr
 
     components = components if components is not None else Components()
@@ -131,7 +187,8 @@ def build_demo(components: Components | None = None):
         with gr.Tab("Image"):
             gr.Markdown(_status_banner(components, "image_classifier"))
             with gr.Row():
-                image_in = gr.File(label="photo (JPEG, PNG, ...)", type="filepath", elem_id="image-input")
+                image_in = uploaded_as_is(gr.Image(label="photo (JPEG, PNG, ...)", type="filepath", image_mode=None,
+                                                   sources=["upload", "clipboard"], elem_id="image-input"))
                 overlay_out = gr.Image(label="Grad-CAM: where the evidence lies", type="pil")
             label_out = gr.Label(label="probabilities")
             text_out = gr.Markdown(elem_id="image-text")
@@ -143,16 +200,20 @@ def build_demo(components: Components | None = None):
                 horizon = checked_by_handler(gr.Slider(1, longest, value=min(DEFAULT_FORECAST_HOURS, longest), step=1,
                                                        label="horizon (hours)"))
                 column = gr.Dropdown(ETT_VARIABLES, value="OT", label="variable")
-            plot = gr.Plot(label="forecast vs actual")
+            plot = gr.LinePlot(x="time", y="value", color="series", color_map=FORECAST_COLORS, x_title="time",
+                               y_title="reading", color_title="line", label="forecast vs actual (hover for the values)",
+                               elem_id="forecast-plot")
             forecast_text = gr.Markdown()
             gr.Button("Forecast").click(forecast_handler(components), [horizon, column], [plot, forecast_text],
                                         api_name="forecast")
             gr.Markdown(_status_banner(components, "recommender") or "### Day 1: recommendations for a user")
             with gr.Row():
-                user = gr.Textbox(value="42", label="user id")
-                k = checked_by_handler(gr.Slider(1, MAX_K, value=10, step=1, label="how many"))
+                user = gr.Textbox(value=str(DEFAULT_USER), label="user id")
+                k = checked_by_handler(gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="how many"))
                 review = gr.Textbox(label="their review (optional): Day 5 reads its sentiment")
-            table = gr.Dataframe(label="recommendations")
+            table = gr.Dataframe(headers=list(RECOMMENDATION_COLUMNS), label="recommendations", interactive=False,
+                                 wrap=True, column_widths=RECOMMENDATION_WIDTHS, show_row_numbers=True,
+                                 datatype=["str", "number", "number", "str", "number"], elem_id="recommendations")
             user_text = gr.Markdown()
             gr.Button("Recommend").click(recommend_handler(components), [user, k, review], [table, user_text],
                                          api_name="recommend")
@@ -160,6 +221,9 @@ def build_demo(components: Components | None = None):
             status_text = gr.Markdown(on_status())
             gr.Button("Refresh").click(on_status, None, status_text, api_name="status")
         demo.load(on_status, None, status_text, api_visibility="private")  # fresh on each page load
+        # the Dashboard opens filled in: no empty plot and table until two buttons are pressed
+        demo.load(dashboard_handler(components), [horizon, column, k], [user, plot, forecast_text, table, user_text],
+                  api_name="dashboard")
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 

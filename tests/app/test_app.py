@@ -1,6 +1,7 @@
 """The Day 6 app served on 127.0.0.1 over the smoke artifacts of Days 1-5, driven through gradio_client:
 every endpoint, bad inputs (the app answers with a message and stays up), and missing components."""
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from gradio_client import handle_file  # noqa: E402
 
 def test_every_endpoint_is_exposed(client):
     endpoints = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
-    assert {"/chat", "/classify_image", "/forecast", "/recommend", "/status"} <= endpoints
+    assert {"/chat", "/classify_image", "/dashboard", "/forecast", "/recommend", "/status"} <= endpoints
 
 
 def test_status_lists_the_five_components_with_their_metrics(client):
@@ -58,16 +59,64 @@ def test_image_gets_label_probabilities_gradcam_and_words(client, shape_png):
     assert text.startswith(f"I see **{label['label']}**") and "runner-up" in text and "Grad-CAM" in text
 
 
+def assert_native_line_plot(plot, horizon: int):
+    """``plot`` is Gradio's native line plot payload: history, actual and forecast over time, the last two
+    ``horizon`` points long after the history point they start from."""
+    assert plot["mark"] == "line" and plot["columns"] == ["time", "value", "series"]
+    assert plot["datatypes"] == {"time": "temporal", "value": "quantitative", "series": "nominal"}
+    counts = Counter(row[2] for row in plot["data"])
+    assert set(counts) == {"history", "actual", "forecast"} and counts["history"] > 0
+    assert counts["actual"] == counts["forecast"] == horizon + 1
+    assert all(isinstance(row[1], (int, float)) and round(row[1], 3) == row[1] for row in plot["data"])
+
+
+def assert_readable_table(table, rows: int):
+    """``table`` has ``rows`` recommendations, each with a title and a reason, and no number with more than
+    4 decimals (the raw scores had 18)."""
+    assert table["headers"] == ["title", "score (%)", "predicted rating (1-5)", "reason", "item_id"]
+    assert len(table["data"]) == rows
+    for title, score, rating, reason, item in table["data"]:
+        assert title and reason and isinstance(reason, str) and isinstance(item, int)
+        assert 0 <= score <= 100 and (rating is None or 1 <= rating <= 5)
+        for number in (score, rating):
+            assert number is None or len(repr(float(number)).split(".")[1]) <= 4, number
+
+
 def test_forecast_vs_actual_with_a_horizon(client):
     plot, text = client.predict(24, "OT", api_name="/forecast")
-    assert plot and plot["type"] == "matplotlib" and plot["plot"].startswith("data:image")
+    assert_native_line_plot(plot, 24)
     assert "24 h ahead" in text and "MSE" in text and "repeating the last value" in text
+    plot, _ = client.predict(1, "HUFL", api_name="/forecast")
+    assert_native_line_plot(plot, 1)  # a 1 h forecast is a segment from the last history point, not a lone point
 
 
 def test_recommendations_for_a_user_with_the_sentiment_of_their_review(client):
     table, text = client.predict("7", 5, "a wonderful and charming film", api_name="/recommend")
-    assert table["headers"][:3] == ["item_id", "title", "score"] and len(table["data"]) == 5
-    assert "Top 5 for user 7" in text and "Their review reads" in text
+    assert_readable_table(table, 5)
+    assert "Top 5 for user 7" in text and "Their review reads" in text and "score: the recommender's chance" in text
+
+
+def test_an_unknown_user_gets_the_popular_items_formatted_without_predicted_ratings(client):
+    table, text = client.predict("99999", 3, "", api_name="/recommend")
+    assert_readable_table(table, 3)
+    assert [row[2] for row in table["data"]] == [None] * 3 and "Unknown user 99999" in text
+    assert all(row[3].startswith("popular: rated by") for row in table["data"])
+
+
+def test_the_dashboard_opens_with_a_forecast_and_the_default_users_picks(client):
+    user, plot, forecast_text, table, user_text = client.predict(24, "OT", 10, api_name="/dashboard")
+    assert user == "42"  # the smoke recommender knows users 1-120
+    assert_native_line_plot(plot, 24)
+    assert "24 h ahead" in forecast_text
+    assert_readable_table(table, 10)
+    assert "Top 10 for user 42" in user_text and "Their review reads" not in user_text
+
+
+def test_the_dashboard_opens_on_the_first_known_user_when_there_is_no_user_42(client, app_components, monkeypatch):
+    monkeypatch.setattr(app_components.get("recommender"), "user_id_range", lambda: (100, 120))
+    user, _, _, table, user_text = client.predict(24, "OT", 5, api_name="/dashboard")
+    assert user == "100" and "Top 5 for user 100" in user_text
+    assert_readable_table(table, 5)
 
 
 @pytest.mark.parametrize("call, expected", [
@@ -102,8 +151,11 @@ def test_missing_and_incompatible_components_say_which_notebook_to_run(partial_c
     assert "Day4_TimeSeries/time_series.ipynb" in status
     assert "Day 2 image classifier** (Day2_ImageClassification): **incompatible**" in status
     assert "schema_version 99" in status
-    _, text = partial_client.predict(24, "OT", api_name="/forecast")
-    assert "Could not forecast" in text and "time_series.ipynb" in text
+    plot, text = partial_client.predict(24, "OT", api_name="/forecast")
+    assert plot is None and "Could not forecast" in text and "time_series.ipynb" in text
+    user, plot, forecast_text, table, user_text = partial_client.predict(24, "OT", 10, api_name="/dashboard")
+    assert plot is None and "Could not forecast" in forecast_text and "time_series.ipynb" in forecast_text
+    assert user == "42" and len(table["data"]) == 10 and "Top 10 for user 42" in user_text  # Day 1 is there
     reply = partial_client.predict("what will the load be tomorrow", api_name="/chat")
     assert "route: forecast" in reply and "time_series.ipynb" in reply
     _, _, text = partial_client.predict(None, api_name="/classify_image")

@@ -456,3 +456,68 @@ def test_a_forecast_for_a_huge_horizon_is_capped(tiny_forecaster):
     view = app.forecast_vs_actual(components, 24, plot=False)
     assert view.forecast.shape == (24, 7) and view.mse >= 0 and view.naive_mse >= 0
     assert "all 7 variables" in app.forecast_summary(view)
+
+
+# ------------------------------------------------------------------------------------------ the dashboard for people
+def test_the_recommendation_table_shows_scores_as_percentages_and_keeps_every_reason():
+    import pandas as pd
+
+    from applied_mlx.app.flows import RECOMMENDATION_COLUMNS, recommendation_table
+
+    raw = pd.DataFrame({"item_id": [64, 37], "title": ["Movie 64", "Movie 37"],
+                        "score": [0.009934161781050364, 0.391666666666667], "predicted_rating": [2.8412345, None],
+                        "reason": ["because you rated Movie 80 (Adventure) 4/5", "popular: rated by 39% of users"]})
+    table = recommendation_table(raw)
+    assert tuple(table.columns) == RECOMMENDATION_COLUMNS
+    assert table.to_dict("records") == [
+        {"title": "Movie 64", "score (%)": 0.99, "predicted rating (1-5)": 2.84,
+         "reason": "because you rated Movie 80 (Adventure) 4/5", "item_id": 64},
+        {"title": "Movie 37", "score (%)": 39.17, "predicted rating (1-5)": None,
+         "reason": "popular: rated by 39% of users", "item_id": 37}]
+    cold = recommendation_table(raw.drop(columns="predicted_rating"))  # the popular items carry no rating
+    assert list(cold["predicted rating (1-5)"]) == [None, None]
+    with pytest.raises(ValueError, match=r"\['reason'\] missing"):
+        recommendation_table(raw.drop(columns="reason"))
+
+
+def test_the_forecast_frame_is_long_format_with_the_forecast_joined_to_the_history(tiny_forecaster):
+    from applied_mlx.app.flows import forecast_frame
+
+    view = app.forecast_vs_actual(tiny_forecaster("synthetic"), 24, "HUFL", plot=False)
+    frame = forecast_frame(view)
+    assert list(frame.columns) == ["time", "value", "series"]
+    lines = {name: part for name, part in frame.groupby("series")}
+    assert set(lines) == {"history", "actual", "forecast"} and len(lines["history"]) == len(view.history) == 48
+    last = lines["history"].iloc[-1]
+    for name, values in (("actual", view.actual["HUFL"]), ("forecast", view.forecast["HUFL"])):
+        line = lines[name]
+        assert len(line) == 25 and (line["time"].iloc[0], line["value"].iloc[0]) == (last["time"], last["value"])
+        assert list(line["time"].iloc[1:]) == list(view.actual.index)
+        assert np.allclose(line["value"].iloc[1:], values.to_numpy(), atol=5e-4)
+    assert (frame["value"].round(3) == frame["value"]).all()
+    view.history = None
+    with pytest.raises(ValueError, match="no history rows"):
+        forecast_frame(view)
+
+
+def test_the_dashboard_on_load_says_what_is_missing_without_components(no_components):
+    from applied_mlx.app import ui
+
+    user, plot, forecast_text, table, user_text = ui.dashboard_handler(no_components)(24, "OT", 10)
+    assert user == "42" and plot is None and table is None
+    assert "Could not forecast" in forecast_text and "Day4_TimeSeries/time_series.ipynb" in forecast_text
+    assert "No recommendations" in user_text and "Day1_Recommendation/recommendation.ipynb" in user_text
+
+
+def test_the_dashboard_on_load_answers_whatever_the_flows_raise(no_components, monkeypatch):
+    from applied_mlx.app import ui
+
+    def panics(*args, **kwargs):
+        raise PanicException("boom")
+
+    for name in ("forecast_vs_actual", "user_dashboard", "default_user"):
+        monkeypatch.setattr(ui, name, panics)
+    user, plot, forecast_text, table, user_text = ui.dashboard_handler(no_components)(24, "OT", 10)
+    assert user == "42" and plot is None and table is None
+    assert "the request failed inside the app (PanicException)" in forecast_text
+    assert "the request failed inside the app (PanicException)" in user_text
