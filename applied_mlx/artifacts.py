@@ -31,6 +31,7 @@ import platform
 import shutil
 import struct
 import tempfile
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -279,7 +280,7 @@ def _coerce(value, tp, where: str):
     """``value`` as the annotated type ``tp`` (int, float, bool, str, list/tuple of those, X | None, dict);
     ArtifactError naming ``where`` otherwise."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", ())):
+    if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
         errors = []
@@ -371,6 +372,7 @@ class Artifact:
     path: Path
     config: dict
     metrics: dict = field(default_factory=dict)
+    _header: dict | None = field(default=None, repr=False, compare=False)
 
     @property
     def component(self) -> str:
@@ -449,10 +451,12 @@ class Artifact:
 
     def weights_header(self) -> dict[str, tuple[str, tuple[int, ...]]]:
         """Tensor name -> (dtype, shape) of ``model.safetensors``, from its header alone."""
-        path = self.path / WEIGHTS_FILE
-        if not path.is_file():
-            raise ArtifactError(f"{self.path} has no {WEIGHTS_FILE}")
-        return read_safetensors_header(path)
+        if self._header is None:
+            path = self.path / WEIGHTS_FILE
+            if not path.is_file():
+                raise ArtifactError(f"{self.path} has no {WEIGHTS_FILE}")
+            self._header = read_safetensors_header(path)
+        return self._header
 
     def state_dict(self) -> dict:
         """The saved PyTorch tensors (safetensors: no code is unpickled)."""
@@ -521,9 +525,8 @@ class reading:  # noqa: N801  (used as a context manager, like open)
         return self
 
     def __exit__(self, kind, error, tb):
-        if error is None or isinstance(error, ArtifactError) or not isinstance(error, Exception) \
-                and isinstance(error, (KeyboardInterrupt, SystemExit, GeneratorExit)):
-            return False
+        if error is None or isinstance(error, (ArtifactError, KeyboardInterrupt, SystemExit, GeneratorExit)):
+            return False  # a tokenizer's PanicException (a BaseException) is still converted below
         if isinstance(error, MemoryError):
             raise ArtifactError(f"{self.path}: {self.what} asks for more memory than there is") from None
         raise ArtifactError(f"{self.path}: {self.what} could not be read ({type(error).__name__}: {error})") from error

@@ -33,7 +33,6 @@ import json
 import math
 import re
 import string
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -42,6 +41,8 @@ import torch
 from torch import nn
 from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
+
+from .text import shows_something, without_lone_surrogates
 
 COMPONENT = "assistant"
 INTENT_MODEL = "distilbert-base-uncased"  # the default for users (downloaded from the hub)
@@ -790,28 +791,13 @@ class Reply:
         return asdict(self)
 
 
-# Characters that show nothing: controls (NUL...), format characters (zero-width space, BOM...), lone
-# surrogates, separators. A text made only of these has no words to classify or answer.
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
-
-
-def _without_lone_surrogates(text: str) -> str:
-    """``text`` with the halves of broken surrogate pairs dropped (the tokenizers refuse them); a pair
-    written as two code units becomes its character."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "ignore")
-
-
 def _check_text(value, what: str, limit: int) -> str:
     """``value`` stripped, cut to ``limit`` characters and without lone surrogates; ValueError when it is
     not a str or shows nothing (empty, whitespace, zero-width or control characters only)."""
     if not isinstance(value, str):
         raise ValueError(f"{what} must be a str, got {type(value).__name__}; pass the text itself")
-    text = _without_lone_surrogates(value.strip()[:limit]).strip()
-    if not any(unicodedata.category(ch) not in _INVISIBLE for ch in text):
+    text = without_lone_surrogates(value.strip()[:limit]).strip()
+    if not shows_something(text):
         raise ValueError(f"{what} is empty or only whitespace, zero-width or control characters; pass some words")
     return text
 

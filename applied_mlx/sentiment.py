@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import csv
 import math
-import unicodedata
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from .text import shows_something, without_lone_surrogates
 from .training import LengthBucketSampler, linear_warmup_scheduler  # noqa: F401  (re-exported for the lesson)
 
 COMPONENT = "sentiment"
@@ -471,28 +471,6 @@ _ACCEPTED = "a non-empty string or a non-empty list of non-empty strings"
 MAX_TEXTS = 10_000  # texts per call: the model's work grows with their number
 MAX_TEXT_CHARS = 100_000  # characters per text: the tokenizer reads all of a text before truncating it
 MAX_TOTAL_CHARS = 10_000_000  # characters per call, all texts together
-# characters that show nothing: white space, control characters (NUL...), format characters (zero-width
-# space, joiners, BOM) and unpaired surrogates
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
-
-
-def _without_lone_surrogates(text: str) -> str:
-    """``text`` with unpaired UTF-16 surrogates dropped (and split pairs joined into their character).
-
-    They come from text cut or decoded badly (JSON with an escaped half emoji, say); no encoder takes them.
-    """
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
-
-
-def _shows_something(text: str) -> bool:
-    """Whether ``text`` holds a character other than white space, control or zero-width characters."""
-    return any(unicodedata.category(ch) not in _INVISIBLE for ch in text)
-
-
 def check_texts(texts) -> tuple[list[str], bool]:
     """``(texts as a list, whether one string was given)``; ValueError naming what is wrong.
 
@@ -527,8 +505,8 @@ def check_texts(texts) -> tuple[list[str], bool]:
                              "per call")
         if not text.strip():
             raise ValueError(f"{where} is empty or only white space; pass {_ACCEPTED}")
-        text = _without_lone_surrogates(text)
-        if not _shows_something(text):
+        text = without_lone_surrogates(text)
+        if not shows_something(text):
             raise ValueError(f"{where} is empty: it holds only control, zero-width or unpaired surrogate characters "
                              f"({text[:8]!r}); pass {_ACCEPTED}")
         cleaned.append(text)
