@@ -145,12 +145,21 @@ def _step(model, batch, loss_fn, device, autocast, need_loss=True):
     return loss, logits, target, _batch_size(inputs, target)
 
 
+def amp_dtype() -> torch.dtype:
+    """bf16 where the GPU computes it natively (Ampere and later), else fp16 (with a GradScaler).
+
+    A T4 reports bf16 as supported through emulation, which is several times slower than fp16 and
+    has no cuDNN convolutions; only native support counts.
+    """
+    return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
+
+
 def _amp_context(device: torch.device, amp: bool | None):
     """(autocast factory, GradScaler or None) for the device; AMP only on CUDA."""
     use = device.type == "cuda" if amp is None else (amp and device.type == "cuda")
     if not use:
         return nullcontext, None
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    dtype = amp_dtype()
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
 

@@ -55,7 +55,7 @@ def tidy(nb, max_png_bytes: int = 150_000, jpeg_quality: int = 85) -> None:
 
     from PIL import Image
 
-    nb.metadata.pop("widgets", None)
+    widgets_to_text(nb)
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
@@ -72,6 +72,59 @@ def tidy(nb, max_png_bytes: int = 150_000, jpeg_quality: int = 85) -> None:
             image.convert("RGB").save(buffer, format="JPEG", quality=jpeg_quality, optimize=True)
             del data["image/png"]
             data["image/jpeg"] = base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _html_text(value: str) -> str:
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", value or ""))
+
+
+def widget_text(model_id: str, state: dict) -> str | None:
+    """The text a tqdm notebook bar (an HBox of HTML, progress, HTML) showed when it finished; None if unknown."""
+    box = state.get(model_id, {})
+    if box.get("model_name") != "HBoxModel":
+        return None
+    layout = state.get(str(box.get("state", {}).get("layout", "")).removeprefix("IPY_MODEL_"), {})
+    if layout.get("state", {}).get("visibility") == "hidden":  # a bar closed with leave=False
+        return None
+    parts = []
+    for ref in box.get("state", {}).get("children", []):
+        child = state.get(str(ref).removeprefix("IPY_MODEL_"), {})
+        values = child.get("state", {})
+        if child.get("model_name") == "HTMLModel":
+            parts.append(_html_text(values.get("value", "")))
+        elif child.get("model_name") in ("FloatProgressModel", "IntProgressModel"):
+            total = values.get("max") or 0
+            filled = round(10 * (values.get("value", 0) / total)) if total else 0
+            parts.append("|" + "\u2588" * filled + " " * (10 - filled) + "|")
+    text = "".join(parts).strip()
+    return text or None
+
+
+def widgets_to_text(nb) -> None:
+    """Replace each widget output (tqdm's notebook bars) with the text line it ended on, and drop widget state.
+
+    GitHub cannot render widgets and shows a frozen "0%" bar for each; the saved widget state holds
+    the bar's final description, fill and counts, which is what a reader should see. A bar whose state was
+    not saved (closed with leave=False) is dropped.
+    """
+    import nbformat
+
+    saved = nb.metadata.pop("widgets", {}) or {}
+    state = saved.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    for cell in nb.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            if view is None:
+                kept.append(output)
+                continue
+            text = widget_text(view.get("model_id", ""), state)
+            if text:
+                kept.append(nbformat.v4.new_output("stream", name="stderr", text=text + "\n"))
+        if "outputs" in cell:
+            cell["outputs"] = kept
 
 
 def main(argv=None) -> int:

@@ -79,7 +79,7 @@ SAVED = [(nb, i, module, text) for nb in NOTEBOOKS for i, module, text in saved_
 def test_every_lesson_saves_its_code_into_the_package(notebook):
     marked = saved_cells(notebook)
     assert marked, f"{notebook.name} has no '#@save applied_mlx.<module>' cell: the lesson's code is not in its cells"
-    for i, module, text in marked:
+    for i, _module, text in marked:
         assert definitions(text), f"{notebook.name} cell {i} is marked #@save but defines nothing"
 
 
@@ -134,7 +134,8 @@ def test_lesson_has_a_tagged_parameters_cell_near_the_top(notebook):
 def test_colab_install_is_pinned_and_uses_pip_magic(notebook):
     text = "\n".join(source(c) for c in cells(notebook) if c["cell_type"] == "code")
     assert "!pip" not in text, f"{notebook.name} uses !pip; use %pip (installs into the running kernel)"
-    pins = re.findall(r"%pip install[^\n]*applied-mlx @ git\+https://github\.com/applied-mlx/applied-mlx@([\w.\-]+)", text)
+    install = r"%pip install[^\n]*applied-mlx @ git\+https://github\.com/applied-mlx/applied-mlx@([\w.\-]+)"
+    pins = re.findall(install, text)
     assert pins, f"{notebook.name} has no '%pip install \"applied-mlx @ git+...@<tag>\"' cell"
     assert set(pins) == {f"v{applied_mlx.__version__}"}, (
         f"{notebook.name} installs {pins}; the package is v{applied_mlx.__version__}")

@@ -45,3 +45,31 @@ def test_tidy_reencodes_large_pngs_keeps_small_ones_and_drops_widget_state():
         image = Image.open(io.BytesIO(base64.b64decode(data["image/jpeg"])))
         assert image.format == "JPEG" and image.size == (400, 400) and image.mode == "RGB"
     assert small["image/png"] == line_plot, "a small figure should stay a lossless PNG"
+
+
+def test_widget_bars_become_their_final_text_and_hidden_ones_go():
+    """tqdm's notebook bars are committed as the line they ended on, not as a frozen '0%' widget."""
+    def model(name, **state):
+        return {"model_name": name, "state": state}
+
+    state = {
+        "box": model("HBoxModel", children=["IPY_MODEL_l", "IPY_MODEL_p", "IPY_MODEL_r"], layout="IPY_MODEL_lay"),
+        "lay": model("LayoutModel", visibility=None),
+        "l": model("HTMLModel", value="epochs: 100%"), "p": model("FloatProgressModel", value=5.0, max=5.0),
+        "r": model("HTMLModel", value=" 5/5 [00:01&lt;00:00]"),
+        "gone": model("HBoxModel", children=["IPY_MODEL_l"], layout="IPY_MODEL_hidden"),
+        "hidden": model("LayoutModel", visibility="hidden"),
+    }
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": state}}
+    bar = {"application/vnd.jupyter.widget-view+json": {"model_id": "box"}, "text/plain": "HBox(children=...)"}
+    closed = {"application/vnd.jupyter.widget-view+json": {"model_id": "gone"}, "text/plain": "HBox(children=...)"}
+    outputs = [nbformat.v4.new_output("display_data", data=bar), nbformat.v4.new_output("display_data", data=closed),
+               nbformat.v4.new_output("stream", name="stdout", text="done\n")]
+    nb.cells.append(nbformat.v4.new_code_cell("fit()", outputs=outputs, execution_count=1))
+
+    run_notebooks.tidy(nb)
+
+    texts = [o.get("text") for o in nb.cells[0].outputs]
+    assert texts == ["epochs: 100%|\u2588" * 1 + "\u2588" * 9 + "| 5/5 [00:01<00:00]\n", "done\n"]
+    assert "widgets" not in nb.metadata

@@ -206,3 +206,19 @@ def test_tensor_loader_slices_whole_batches_and_shuffles_reproducibly():
         tensor_loader({"x": x, "y": y[:5]}, 2)
     with pytest.raises(ValueError, match="batch_size"):
         tensor_loader({"x": x}, 0)
+
+
+def test_amp_uses_fp16_with_a_scaler_where_bf16_is_only_emulated(monkeypatch):
+    """A T4 'supports' bf16 by emulation: AMP must pick fp16 + GradScaler there, bf16 only when native."""
+    from applied_mlx import training
+
+    calls = []
+
+    def supported(including_emulation=True):
+        calls.append(including_emulation)
+        return including_emulation  # emulated only, as on a T4
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", supported)
+    assert training.amp_dtype() == torch.float16 and calls == [False]
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert training.amp_dtype() == torch.bfloat16
