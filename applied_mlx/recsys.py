@@ -3,7 +3,7 @@
 The evaluation protocol is microsoft/recommenders' MovieLens benchmark: a per-user stratified
 75/25 split, top-10 with each user's training items removed, every held-out item relevant
 (``applied_mlx.metrics.ranking_metrics``). ``settings(profile)`` holds each profile's data set and
-epoch limits.
+epoch limits; ``load_ratings(dataset, profile)`` loads MovieLens 100k or any ratings CSV.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy",
 
 SETTINGS = {
     # a small generated data set with real structure, a few epochs: what the tests run
-    "smoke": dict(data="synthetic", rank_epochs=8, rate_epochs=4),
+    "smoke": dict(data="synthetic", rank_epochs=8, rate_epochs=4, loop_epochs=2, tab_epochs=3),
     # the real MovieLens 100k on a CPU; early stopping decides how many of the epochs are used
-    "quick": dict(data="movielens-100k", rank_epochs=200, rate_epochs=30),
+    "quick": dict(data="movielens-100k", rank_epochs=200, rate_epochs=30, loop_epochs=6, tab_epochs=20),
     # the same: MovieLens 100k is small enough that a GPU changes nothing but the speed
-    "full": dict(data="movielens-100k", rank_epochs=200, rate_epochs=30),
+    "full": dict(data="movielens-100k", rank_epochs=200, rate_epochs=30, loop_epochs=6, tab_epochs=20),
 }
 
 
@@ -289,6 +289,16 @@ def synthetic_ratings(n_users: int = 120, n_items: int = 80, n_factors: int = 4,
     return RatingData(ratings=ratings, users=users, items=items, name="synthetic")
 
 
+def load_ratings(dataset: str | Path = "ml-100k", profile: str = "quick") -> RatingData:
+    """The ratings a lesson runs on. ``"ml-100k"``: MovieLens 100k, or ``synthetic_ratings()`` in the smoke
+    profile; anything else: the path of a ratings CSV with columns ``user,item,rating[,timestamp]``."""
+    if str(dataset).lower() in ("ml-100k", "movielens-100k"):
+        return synthetic_ratings() if settings(profile)["data"] == "synthetic" else load_movielens_100k()
+    if not Path(dataset).is_file():
+        raise ValueError(f"dataset must be 'ml-100k' or the path of a ratings CSV; {str(dataset)!r} is neither")
+    return ratings_from_table(dataset, name=Path(dataset).stem)
+
+
 def rating_range(ratings: pd.DataFrame) -> tuple[float, float]:
     """(lowest, highest) rating in ``ratings``: the scale the models predict on and new users rate on."""
     stars = ratings["rating"].to_numpy(np.float64)
@@ -437,6 +447,27 @@ def item_features(items: pd.DataFrame) -> np.ndarray:
     return pd.concat(parts, axis=1).to_numpy(np.float32).reshape(len(items), -1)
 
 
+AGE_BINS = (0, 17, 24, 34, 44, 49, 55, 200)  # MovieLens 1M's age groups
+
+
+def tabular_fields(users: pd.DataFrame) -> tuple[np.ndarray, list[int]]:
+    """The categorical user fields that the table has (age bucket, gender, occupation) as integer codes:
+    ``(users x fields)`` codes, 0 for a missing value, and the number of codes of each field."""
+    columns = []
+    if "age" in users:
+        columns.append(pd.cut(users["age"], bins=list(AGE_BINS), labels=False))
+    columns += [users[col] for col in ("gender", "occupation") if col in users]
+    codes = [pd.factorize(col, sort=True)[0] + 1 for col in columns]  # factorize gives -1 for missing
+    if not codes:
+        return np.zeros((len(users), 0), np.int64), []
+    return np.stack(codes, axis=1).astype(np.int64), [int(c.max()) + 1 for c in codes]
+
+
+def genre_matrix(items: pd.DataFrame) -> np.ndarray:
+    """(items x genres) 0/1 float32 genre flags (``genre_columns``); zero columns when there are none."""
+    return items[genre_columns(items)].to_numpy(np.float32).reshape(len(items), -1)
+
+
 # Models ---------------------------------------------------------------------------------------
 
 def _finite(name: str, value: float, low: float = 0.0) -> None:
@@ -580,19 +611,10 @@ class RatingModel(nn.Module):
 class HistoryEncoder(nn.Module):
     """Scores every item for a user from the items they interacted with (Mult-DAE style).
 
-    The user's vector is computed, not looked up: their history (a 0/1 vector over items,
-    L2-normalised) and their features (scaled by ``feature_scale``) go through dropout, a linear
-    layer and a tanh. Computing it from the history is what lets a new user be folded in without
-    retraining. Item vectors are an embedding plus a projection of the item features; a softmax
-    over all items is trained to put the user's items first. Called with ``labels`` (the items to
-    predict; -1 marks seen items in validation labels, which carry no weight) it returns the
-    multinomial log-likelihood loss.
-
-    dropout: of the input; high (0.7) because it is the denoising that makes the model generalise.
-    feature_scale: the user features' weight next to the normalised history (whose entries are
-        about 0.1): large values let the model memorise users by their features.
-    ``config`` holds the constructor arguments (a ``RankerConfig``); ``HistoryEncoder.from_config``
-    builds one from it.
+    The user's vector is computed from their history (0/1 over items, L2-normalised) and their
+    features (times ``feature_scale``): dropout, a linear layer, tanh. So a new user folds in without
+    retraining. Called with ``labels`` (the items to predict; -1 marks items to leave out) it also
+    returns the multinomial log-likelihood loss. ``config``: the arguments (a ``RankerConfig``).
     """
 
     def __init__(self, n_items: int, user_feats_dim: int, item_feats: np.ndarray, dim: int = 200,
@@ -628,6 +650,80 @@ class HistoryEncoder(nn.Module):
         if labels is not None:
             loss = -(F.log_softmax(logits, dim=-1) * labels.clamp(min=0)).sum(-1).mean()
         return ModelOutput(logits=logits, loss=loss)
+
+
+class DotProductModel(nn.Module):
+    """The plainest rating model: a global mean, a user and an item bias, and the dot product of a
+    user and an item embedding. ``score_all`` predicts every (user, item) pair at once."""
+
+    def __init__(self, n_users: int, n_items: int, dim: int = 32, mean: float = 3.5):
+        super().__init__()
+        self.user_emb, self.item_emb = nn.Embedding(n_users, dim), nn.Embedding(n_items, dim)
+        self.user_bias, self.item_bias = nn.Embedding(n_users, 1), nn.Embedding(n_items, 1)
+        self.mean = float(mean)
+        for emb in (self.user_emb, self.item_emb):
+            nn.init.normal_(emb.weight, std=0.01)
+        for emb in (self.user_bias, self.item_bias):
+            nn.init.zeros_(emb.weight)
+
+    def forward(self, user, item):
+        dot = (self.user_emb(user) * self.item_emb(item)).sum(-1)
+        return self.mean + self.user_bias(user).squeeze(-1) + self.item_bias(item).squeeze(-1) + dot
+
+    @torch.no_grad()
+    def score_all(self) -> torch.Tensor:
+        """(users x items) predicted ratings."""
+        dot = self.user_emb.weight @ self.item_emb.weight.T
+        return self.mean + self.user_bias.weight + self.item_bias.weight.T + dot
+
+
+class TabularNet(nn.Module):
+    """A tabular network for ratings: an embedding per categorical column (user, item and each user
+    field: age bucket, gender, occupation) and a bag of genre embeddings (the mean over the item's
+    genres), concatenated into an MLP whose output is squashed into the rating range.
+
+    user_fields: (users x fields) integer codes, ``field_sizes`` codes per field; item_genres:
+    (items x genres) 0/1. Either may have zero columns: the network embeds only what exists.
+    """
+
+    def __init__(self, n_users: int, n_items: int, user_fields, field_sizes, item_genres, dim: int = 16,
+                 hidden: int = 64, dropout: float = 0.2, rating_range: tuple[float, float] = (1.0, 5.0)):
+        super().__init__()
+        _feature_rows("user_fields", user_fields, n_users)
+        _feature_rows("item_genres", item_genres, n_items)
+        self.user_emb, self.item_emb = nn.Embedding(n_users, dim), nn.Embedding(n_items, dim)
+        self.field_embs = nn.ModuleList(nn.Embedding(int(size), dim) for size in field_sizes)
+        self.genre_emb = nn.Parameter(0.1 * torch.randn(item_genres.shape[1], dim))
+        self.register_buffer("user_fields", torch.tensor(user_fields, dtype=torch.long))
+        self.register_buffer("item_genres", torch.tensor(item_genres, dtype=torch.float32))
+        width = dim * (2 + len(self.field_embs) + int(item_genres.shape[1] > 0))
+        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
+        self.low, self.high = rating_range
+
+    def forward(self, user, item, labels=None) -> ModelOutput:
+        parts = [self.user_emb(user), self.item_emb(item)]
+        parts += [emb(self.user_fields[user, f]) for f, emb in enumerate(self.field_embs)]
+        if len(self.genre_emb):  # multi-hot genres -> the mean of their embeddings
+            genres = self.item_genres[item]
+            parts.append(genres @ self.genre_emb / genres.sum(-1, keepdim=True).clamp(min=1.0))
+        raw = self.mlp(torch.cat(parts, dim=-1)).squeeze(-1)
+        pred = self.low - 0.5 + (self.high - self.low + 1.0) * torch.sigmoid(raw)
+        loss = None if labels is None else F.mse_loss(pred, labels.float())
+        return ModelOutput(logits=pred, loss=loss)
+
+
+@torch.no_grad()
+def predict_all_ratings(model: nn.Module, n_users: int, n_items: int, users_per_batch: int = 64) -> np.ndarray:
+    """(users x items) predictions of a ``model(user, item)`` rating model, a block of users at a time."""
+    model.eval()
+    device = next(model.parameters()).device
+    items = torch.arange(n_items, device=device)
+    rows = []
+    for start in range(0, n_users, users_per_batch):
+        users = torch.arange(start, min(start + users_per_batch, n_users), device=device)
+        out = model(users.repeat_interleave(n_items), items.repeat(len(users)))
+        rows.append(getattr(out, "logits", out).reshape(len(users), n_items).cpu().numpy())
+    return np.concatenate(rows) if rows else np.zeros((0, n_items), np.float32)
 
 
 def ndcg_from_scores(y_true: np.ndarray, scores: np.ndarray, k: int = 10) -> float:
@@ -737,6 +833,28 @@ def train_ranking_model(data: RatingData, train: pd.DataFrame, *, dim: int = 200
         history_loader(full_history, uf, full_history, batch_size, shuffle=True, seed=seed),
         metric={"ndcg@10": ndcg_from_scores}, monitor="val_ndcg@10", max_epochs=max_epochs, patience=patience,
         lr=lr, seed=seed, progress=progress)
+
+
+def train_tabular_model(data: RatingData, train: pd.DataFrame, *, dim: int = 16, hidden: int = 64,
+                        dropout: float = 0.2, lr: float = 1e-2, batch_size: int = 1024, max_epochs: int = 20,
+                        patience: int = 2, val_fraction: float = 0.1, seed: int = 0,
+                        progress: bool = True) -> TrainingRun:
+    """Train a ``TabularNet`` on ``train`` (MSE on the stars) with the user fields and genres ``data`` has;
+    epochs chosen on a per-user validation slice of ``train`` by RMSE, then a refit on all of ``train``."""
+    fit_part, val_part = stratified_split(train, 1.0 - val_fraction, seed=seed)
+    fields, sizes = tabular_fields(data.users)
+    genres = genre_matrix(data.items)
+    scale = rating_range(train)
+
+    def make_model():
+        return TabularNet(data.n_users, data.n_items, fields, sizes, genres, dim=dim, hidden=hidden,
+                          dropout=dropout, rating_range=scale)
+
+    return _select_then_refit(
+        make_model, rating_loader(fit_part, batch_size, shuffle=True, seed=seed),
+        rating_loader(val_part, 8192), rating_loader(train, batch_size, shuffle=True, seed=seed),
+        metric={"rmse": rmse}, monitor="val_rmse", max_epochs=max_epochs, patience=patience, lr=lr, seed=seed,
+        progress=progress)
 
 
 # Inference ------------------------------------------------------------------------------------

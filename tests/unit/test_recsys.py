@@ -281,7 +281,8 @@ def test_save_and_load_give_the_same_recommendations(trained, tmp_path):
 
 
 def test_settings_hold_each_profiles_sizes():
-    assert recsys.settings("smoke") == {"data": "synthetic", "rank_epochs": 8, "rate_epochs": 4}
+    assert recsys.settings("smoke") == {"data": "synthetic", "rank_epochs": 8, "rate_epochs": 4, "loop_epochs": 2,
+                                        "tab_epochs": 3}
     assert recsys.settings("quick")["data"] == recsys.settings("full")["data"] == "movielens-100k"
     recsys.settings("smoke")["rank_epochs"] = 0  # a copy: the caller may change it
     assert recsys.settings("smoke")["rank_epochs"] == 8
