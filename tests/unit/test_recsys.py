@@ -633,3 +633,64 @@ def test_choose_ease_lambda_scores_each_lambda_on_the_validation_split():
     assert ndcg[best] > 1.5 * chance
     with pytest.raises(ValueError, match="at least one lambda"):
         recsys.choose_ease_lambda(x, val, grid=())
+
+
+def test_dot_product_model_is_mean_plus_biases_plus_dot():
+    torch.manual_seed(0)
+    model = recsys.DotProductModel(5, 7, dim=3, mean=3.0)
+    with torch.no_grad():
+        model.user_bias.weight.fill_(0.5)
+        model.item_bias.weight.fill_(-0.25)
+    users, items = torch.tensor([0, 4, 2]), torch.tensor([6, 0, 3])
+    expected = 3.0 + 0.5 - 0.25 + (model.user_emb.weight[users] * model.item_emb.weight[items]).sum(-1)
+    assert torch.allclose(model(users, items), expected)
+    assert torch.allclose(model.score_all()[users, items], expected.detach())
+
+
+def test_tabular_fields_code_what_the_user_table_has():
+    users = pd.DataFrame({"age": [20, 40, np.nan, 70], "gender": ["F", "M", "M", None], "zip": ["1", "2", "3", "4"]})
+    codes, sizes = recsys.tabular_fields(users)
+    assert codes.shape == (4, 2) and sizes == [4, 3]  # age buckets 24, 44, 200 seen (+ missing); F, M (+ missing)
+    assert codes[2, 0] == 0 and codes[3, 1] == 0  # a missing value is code 0
+    assert codes[0, 1] != codes[1, 1] and codes[1, 1] == codes[2, 1]
+    codes, sizes = recsys.tabular_fields(pd.DataFrame({"movielens_id": [1, 2]}))
+    assert codes.shape == (2, 0) and sizes == []
+
+
+@pytest.mark.parametrize("with_features", [True, False])
+def test_tabular_net_embeds_what_exists_and_stays_in_range(with_features):
+    data = recsys.synthetic_ratings(n_users=30, n_items=20, seed=1)
+    users = data.users if with_features else data.users[["movielens_id"]]
+    items = data.items if with_features else data.items[["movielens_id", "title"]]
+    fields, sizes = recsys.tabular_fields(users)
+    genres = recsys.genre_matrix(items)
+    assert (len(sizes) > 0, genres.shape[1] > 0) == (with_features, with_features)
+    model = recsys.TabularNet(data.n_users, data.n_items, fields, sizes, genres, dim=4, hidden=8,
+                              rating_range=(1.0, 5.0))
+    assert len(model.field_embs) == len(sizes) and model.mlp[0].in_features == 4 * (2 + len(sizes) + with_features)
+    out = model(torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5]), labels=torch.tensor([1.0, 3.0, 5.0]))
+    assert out.logits.shape == (3,) and ((out.logits > 0.5) & (out.logits < 5.5)).all() and out.loss.item() > 0
+    stars = recsys.predict_all_ratings(model, data.n_users, data.n_items, users_per_batch=7)
+    assert stars.shape == (30, 20)
+    assert np.allclose(stars[[0, 1, 2], [3, 4, 5]], model.eval()(torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5])).logits.detach().numpy(), atol=1e-6)
+
+
+def test_train_tabular_model_learns_on_a_bare_ratings_table():
+    data = recsys.synthetic_ratings(seed=2)
+    bare = recsys.ratings_from_table(data.ratings[["user", "item", "rating"]])  # no user or item features
+    train, test = recsys.stratified_split(bare.ratings, 0.8, seed=0)
+    run = recsys.train_tabular_model(bare, train, dim=8, hidden=16, batch_size=64, max_epochs=8, progress=False)
+    stars = recsys.predict_all_ratings(run.model, bare.n_users, bare.n_items)
+    assert 1 <= run.epochs <= 8 and stars.min() >= 0.5 and stars.max() <= 5.5
+    mean_rmse = recsys.rmse(test.rating, np.full(len(test), train.rating.mean()))
+    assert recsys.rmse(test.rating, stars[test.user, test.item]) < mean_rmse
+
+
+def test_load_ratings_reads_movielens_synthetic_or_a_csv(tmp_path):
+    assert recsys.load_ratings("ml-100k", "smoke").name == "synthetic"
+    path = tmp_path / "mine.csv"
+    pd.DataFrame({"user": ["a", "b", "a"], "item": [10, 10, 20], "rating": [1, 2, 3]}).to_csv(path, index=False)
+    data = recsys.load_ratings(path, "quick")
+    assert (data.name, data.n_users, data.n_items) == ("mine", 2, 2)
+    with pytest.raises(ValueError, match="'ml-100k' or the path of a ratings CSV"):
+        recsys.load_ratings(tmp_path / "missing.csv", "quick")
