@@ -672,7 +672,8 @@ def test_tabular_net_embeds_what_exists_and_stays_in_range(with_features):
     assert out.logits.shape == (3,) and ((out.logits > 0.5) & (out.logits < 5.5)).all() and out.loss.item() > 0
     stars = recsys.predict_all_ratings(model, data.n_users, data.n_items, users_per_batch=7)
     assert stars.shape == (30, 20)
-    assert np.allclose(stars[[0, 1, 2], [3, 4, 5]], model.eval()(torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5])).logits.detach().numpy(), atol=1e-6)
+    pairs = model.eval()(torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5])).logits.detach().numpy()
+    assert np.allclose(stars[[0, 1, 2], [3, 4, 5]], pairs, atol=1e-6)
 
 
 def test_train_tabular_model_learns_on_a_bare_ratings_table():
