@@ -265,7 +265,7 @@ def build(day: str, root: str | os.PathLike | None = None, profile: str = "quick
         if progress is not None:
             progress({"day": day, "stage": stage, "step": step - 1, "total": total})
 
-    note(f"{day}: building in the {profile} profile from {notebook.relative_to(REPO_ROOT)} into {target}")
+    note(f"{day}: building in the {profile} profile from {_shown(notebook)} into {target}")
     client = NotebookClient(nb, timeout=None, kernel_name="python3", allow_errors=False,
                             resources={"metadata": {"path": str(notebook.parent)}}, on_cell_execute=on_cell)
     try:
@@ -274,10 +274,10 @@ def build(day: str, root: str | os.PathLike | None = None, profile: str = "quick
         except CellExecutionError as e:
             note(str(e))
             reason = _last_line(getattr(e, "ename", ""), getattr(e, "evalue", "")) or _last_line(str(e))
-            raise BuildError(f"{notebook.relative_to(REPO_ROOT)} failed: {reason}") from None
+            raise BuildError(f"{_shown(notebook)} failed: {reason}") from None
         except Exception as e:  # a kernel that died or did not start
             note(traceback.format_exc())
-            raise BuildError(f"{notebook.relative_to(REPO_ROOT)} could not run: {type(e).__name__}: {e}") from None
+            raise BuildError(f"{_shown(notebook)} could not run: {type(e).__name__}: {e}") from None
         finally:
             if log:
                 try:
@@ -286,7 +286,7 @@ def build(day: str, root: str | os.PathLike | None = None, profile: str = "quick
                     pass
         problem = check_component(day, root)
         if problem is not None:
-            raise BuildError(f"{notebook.relative_to(REPO_ROOT)} ran but saved no usable component: {problem}")
+            raise BuildError(f"{_shown(notebook)} ran but saved no usable component: {problem}")
         metrics = load_artifact(target).metrics
         note(f"{day}: ready in {time.perf_counter() - started:.0f} s: {key_metric(day, metrics)}")
         if progress is not None:
@@ -298,6 +298,14 @@ def build(day: str, root: str | os.PathLike | None = None, profile: str = "quick
     finally:
         if log_file:
             log_file.close()
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository where it lies inside it (shorter in messages), else as it is."""
+    try:
+        return Path(path).resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _last_line(*parts: str) -> str:
