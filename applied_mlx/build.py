@@ -48,7 +48,7 @@ ESTIMATED_SECONDS = {
 PROFILE_ORDER = ("smoke", "quick", "full")
 STATUS_FILE = "build_status.json"
 LOCK_FILE = "build.lock"
-STATES = ("waiting", "training", "ready", "failed")
+STATES = ("waiting", "training", "ready", "failed", "stopped")
 
 
 # ---------------------------------------------------------------------------------------------- where things are
@@ -545,6 +545,12 @@ def run(days=None, root=None, profile: str = "quick", status: str | os.PathLike 
             print(f"{day}: training ...", flush=True)
             try:
                 metrics = build(day, root, profile, progress=writer.progress, log=logs / f"{day}.log")
+            except (KeyboardInterrupt, SystemExit):  # stopped (Ctrl-C, kill): say so, and how to carry on
+                for rest in todo[todo.index(day):]:
+                    writer.components[rest].update(state="stopped", eta_s=None,
+                                                   error="the build was stopped before this component was saved")
+                writer.write()
+                raise
             except Exception as e:  # noqa: BLE001  (recorded; the next component is built)
                 failures += 1
                 reason = " ".join(str(e).split())
@@ -585,6 +591,10 @@ def main(argv=None) -> int:
     parser.add_argument("--status", default=None, help="status file (default <root>/build_status.json)")
     parser.add_argument("--log-dir", default=None, help="folder for the logs (default runs/<time>/)")
     args = parser.parse_args(argv)
+    import signal
+
+    # a plain kill (SIGTERM) unwinds like Ctrl-C: the notebook's kernel is shut down and the status says "stopped"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         return run(args.days or None, args.root, args.profile, args.status, args.log_dir)
     except ValueError as e:

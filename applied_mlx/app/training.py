@@ -18,6 +18,7 @@ from pathlib import Path
 from .. import build
 from .components import SPECS, Components
 
+BUILD_NICENESS = 10  # how much lower the background build's CPU priority is than the app's
 ICONS = {"ready": "✅", "training": "⏳", "waiting": "🕒", "failed": "❌", "stopped": "⏹️"}
 
 
@@ -45,13 +46,24 @@ def start_build(root=None, profile: str = "quick", log_dir=None) -> subprocess.P
     env["PYTHONPATH"] = os.pathsep.join([package_parent, *filter(None, [os.environ.get("PYTHONPATH")])])
     with open(logs / "build.log", "a", encoding="utf-8") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=env, start_new_session=True)
+                                   env=env, start_new_session=True,
+                                   preexec_fn=_lower_priority if hasattr(os, "nice") else None)
     estimates = [build.estimate_seconds(d, profile) for d in todo]
     total = None if None in estimates else sum(estimates)
     print(f"Training {len(todo)} missing component(s) in the background ({profile} profile, fastest first"
           + (f", about {total / 60:.0f} min in all on a 2-core CPU" if total else "")
-          + f"): {', '.join(todo)}. Logs: {logs}. Each one appears in the app when it is saved.", flush=True)
+          + f"): {', '.join(todo)}. Logs: {logs}. Each one appears in the app when it is saved; the training goes on "
+          f"when the app is closed (to stop it: kill {process.pid}).", flush=True)
     return process
+
+
+def _lower_priority() -> None:
+    """Run the build at a lower CPU priority than the app (in the child, before it starts): the page and its
+    answers stay quick while the training takes what is left."""
+    try:
+        os.nice(BUILD_NICENESS)
+    except OSError:
+        pass
 
 
 def _bar(fraction: float, width: int = 12) -> str:
