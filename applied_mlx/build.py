@@ -231,7 +231,8 @@ def build(day: str, root: str | os.PathLike | None = None, profile: str = "quick
     day: ``"Day1_Recommendation"`` (or ``"Day1"``, ``"recommender"``: see ``resolve_day``).
     root: the artifacts root to save into (``<root>/<day>/``; default ``$APPLIED_MLX_ARTIFACTS``, else the day's
         ``artifacts/`` folder). progress: called with ``{"day", "stage", "step", "total"}`` before each step
-        (a code cell of the notebook; stage names its section, e.g. ``"Training (step 12/31)"``).
+        (a code cell of the notebook): ``step`` of ``total`` steps are done, and ``stage`` names the section the
+        next one belongs to (``"Training"``).
     log: a file to append the steps and any error to; the executed notebook is written beside it.
     Raises BuildError naming the step and the error when the notebook fails or saves no loadable component.
     """
@@ -259,11 +260,11 @@ def build(day: str, root: str | os.PathLike | None = None, profile: str = "quick
             log_file.flush()
 
     def on_cell(cell, cell_index, **_):
-        step = code.index(cell_index) + 1 if cell_index in code else 0
-        stage = f"{headings[cell_index] or 'Setup'} (step {step}/{total})"
-        note(f"{day}: {stage}")
+        done = code.index(cell_index) if cell_index in code else 0  # code cells finished before this one
+        stage = headings[cell_index] or "Setup"
+        note(f"{day}: step {done + 1}/{total}: {stage}")
         if progress is not None:
-            progress({"day": day, "stage": stage, "step": step - 1, "total": total})
+            progress({"day": day, "stage": stage, "step": done, "total": total})
 
     note(f"{day}: building in the {profile} profile from {_shown(notebook)} into {target}")
     client = NotebookClient(nb, timeout=None, kernel_name="python3", allow_errors=False,

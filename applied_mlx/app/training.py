@@ -19,7 +19,6 @@ from .. import build
 from .components import SPECS, Components
 
 BUILD_NICENESS = 10  # how much lower the background build's CPU priority is than the app's
-ICONS = {"ready": "✅", "training": "⏳", "waiting": "🕒", "failed": "❌", "stopped": "⏹️"}
 
 
 def start_build(root=None, profile: str = "quick", log_dir=None) -> subprocess.Popen | None:
@@ -95,12 +94,12 @@ def build_row(day: str, entry: dict | None, components: Components, updated: str
     state = (entry or {}).get("state") or ("ready" if loaded else "missing")
     if loaded and state in ("waiting", "failed", "stopped"):
         state = "ready (older)" if state != "waiting" else "ready"  # a previous component serves meanwhile
-    icon = ICONS.get(state.split(" ")[0], "")
     progress, detail = "", ""
     if state == "training":
         step, total = entry.get("step") or 0, entry.get("total") or 0
         progress = _bar(step / total) if total else ""
-        detail = f"{entry.get('stage') or 'starting'}; step {step} of {total}; {_time_left(entry, updated)}"
+        done = f"{step} of {total} steps done" if total else "starting"
+        detail = "; ".join(filter(None, [entry.get("stage") or "", done, _time_left(entry, updated)]))
     elif state == "waiting":
         eta = entry.get("eta_s")
         detail = f"queued; takes {eta / 60:.0f} min or so" if isinstance(eta, (int, float)) and eta >= 60 else "queued"
@@ -115,7 +114,7 @@ def build_row(day: str, entry: dict | None, components: Components, updated: str
         profile = (status.config.get("profile") if loaded else None) or (entry or {}).get("profile")
         if profile == "smoke":
             detail += " (smoke profile: untrained stand-in)"
-    return [spec.title, f"{icon} {state}".strip(), progress, _cell(detail)]
+    return [spec.title, f"**{state}**", progress, _cell(detail)]
 
 
 def _key_numbers(status) -> dict[str, str]:
@@ -154,7 +153,7 @@ def banner(components: Components, key: str, status: dict | None) -> str:
     if entry:
         row = build_row(SPECS[key].day, entry, components, (status or {}).get("updated"))
         if entry.get("state") in ("training", "waiting"):
-            return f"⏳ **{row[0]}** is being trained in the background: {row[1]} {row[2]} {row[3]}. It appears here " \
-                   "when it is saved."
+            return f"⏳ **{row[0]}** is being trained in the background ({row[1]} {row[2]}): {row[3]}. It appears " \
+                   "here when it is saved."
         return f"⚠️ **{row[0]}**: {row[1]}: {row[3]}"
     return f"⚠️ {comp.message()}" if comp is not None else ""

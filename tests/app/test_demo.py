@@ -83,7 +83,7 @@ def test_the_app_answers_at_once_and_each_component_goes_live_when_trained(demo)
     while time.monotonic() < deadline:
         status = client.predict(api_name="/status")
         line = row(status, title)
-        state = next((s for s in ("waiting", "training", "ready", "failed", "stopped") if f" {s} |" in line), None)
+        state = next((s for s in ("waiting", "training", "ready", "failed", "stopped") if f" **{s}** |" in line), None)
         if state and (not states or states[-1] != state):
             states.append(state)
         if state in ("ready", "failed", "stopped"):
@@ -113,7 +113,8 @@ def test_a_killed_build_leaves_the_app_up_and_says_how_to_carry_on(demo):
     while build.build_running(root) and time.monotonic() < deadline:
         time.sleep(0.2)
     status = client.predict(api_name="/status")
-    stopped = [row(status, t) for t in ("Day 4 forecaster", "Day 2 image classifier") if " stopped |" in row(status, t)]
+    stopped = [row(status, t) for t in ("Day 4 forecaster", "Day 2 image classifier")
+               if " **stopped** |" in row(status, t)]
     assert stopped, status
     assert "python -m applied_mlx.build Day4_TimeSeries --profile smoke --root" in status, status
     assert "Top 5 for user 7" in client.predict("7", 5, "", api_name="/recommend")[1]  # still serving

@@ -79,7 +79,7 @@ def test_a_build_saves_a_loadable_component_and_a_failure_does_not_stop_the_next
         assert order == ["waiting", "training", last], (day, order)
     steps = [s["components"]["Day1_Recommendation"] for s in states
              if s["components"]["Day1_Recommendation"]["state"] == "training"]
-    assert any(0 < s["step"] < s["total"] and "(step" in s["stage"] for s in steps)
+    assert any(0 < s["step"] < s["total"] and "Training" in s["stage"] for s in steps)
     assert "the data set is not there" in (logs / "Day4_TimeSeries.log").read_text()
     assert (logs / "Day1_Recommendation.ipynb").is_file()  # the executed notebook, beside its log
     assert build.missing(root) == ["Day4_TimeSeries"]
