@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,12 +39,13 @@ from .artifacts import ARTIFACTS_VAR, load_artifact
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The five component days, fastest first in the quick profile (so the app gains a component every few minutes).
 DAYS = ("Day1_Recommendation", "Day4_TimeSeries", "Day2_ImageClassification", "Day5_Sentiment", "Day3_Chatbot")
-# Seconds each day's notebook took end to end on a 2-core CPU: quick measured; smoke a rough upper figure.
+# Seconds each day's notebook takes end to end on a 2-core CPU: quick as measured; smoke a rough figure (mostly
+# the kernel's start and the imports).
 # No figure for the full profile (sized for a GPU; it depends on the GPU).
 ESTIMATED_SECONDS = {
     "quick": {"Day1_Recommendation": 54, "Day4_TimeSeries": 109, "Day2_ImageClassification": 384,
               "Day5_Sentiment": 507, "Day3_Chatbot": 891},
-    "smoke": dict.fromkeys(DAYS, 20),
+    "smoke": dict.fromkeys(DAYS, 45),
 }
 PROFILE_ORDER = ("smoke", "quick", "full")
 STATUS_FILE = "build_status.json"
@@ -271,7 +273,9 @@ def build(day: str, root: str | os.PathLike | None = None, profile: str = "quick
                             resources={"metadata": {"path": str(notebook.parent)}}, on_cell_execute=on_cell)
     try:
         try:
-            client.execute(env=_kernel_env(day, profile, root))
+            # the kernel's own stderr (its start-up warnings, a crash) goes to the log, not into a caller's output
+            client.execute(env=_kernel_env(day, profile, root),
+                           stderr=log_file if log_file is not None else subprocess.DEVNULL)
         except CellExecutionError as e:
             note(str(e))
             reason = _last_line(getattr(e, "ename", ""), getattr(e, "evalue", "")) or _last_line(str(e))
