@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -51,6 +52,12 @@ PROFILE_ORDER = ("smoke", "quick", "full")
 STATUS_FILE = "build_status.json"
 LOCK_FILE = "build.lock"
 STATES = ("waiting", "training", "ready", "failed", "stopped")
+_stop_requested = threading.Event()  # set by SIGTERM: the build in progress ends, and no other starts
+
+
+def _on_sigterm(*_):
+    _stop_requested.set()
+    raise SystemExit(143)
 
 
 # ---------------------------------------------------------------------------------------------- where things are
@@ -274,8 +281,8 @@ def build(day: str, root: str | os.PathLike | None = None, profile: str = "quick
     try:
         try:
             # the kernel's own stderr (its start-up warnings, a crash) goes to the log, not into a caller's output
-            client.execute(env=_kernel_env(day, profile, root),
-                           stderr=log_file if log_file is not None else subprocess.DEVNULL)
+            _execute(client, env=_kernel_env(day, profile, root),
+                     stderr=log_file if log_file is not None else subprocess.DEVNULL)
         except CellExecutionError as e:
             note(str(e))
             reason = _last_line(getattr(e, "ename", ""), getattr(e, "evalue", "")) or _last_line(str(e))
@@ -303,6 +310,44 @@ def build(day: str, root: str | os.PathLike | None = None, profile: str = "quick
     finally:
         if log_file:
             log_file.close()
+
+
+def _execute(client, **kwargs) -> None:
+    """``client.execute(**kwargs)`` in a worker thread, waited for here.
+
+    nbclient replaces the process's SIGINT/SIGTERM handlers while it runs in the main thread (it then shuts the
+    kernel down and the notebook "fails"); in a worker thread it installs none, so Ctrl-C or a kill reaches this
+    thread as KeyboardInterrupt/SystemExit: the kernel is killed and the stop goes on up as a stop. (Inside a
+    notebook, whose thread runs an event loop already, the worker thread has a loop of its own.)
+    """
+    outcome = {}
+
+    def work():
+        try:
+            client.execute(**kwargs)
+        except BaseException as e:  # noqa: BLE001  (handed to the waiting thread)
+            outcome["error"] = e
+
+    worker = threading.Thread(target=work, name="notebook", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.5)
+    except BaseException:
+        _kill_kernel(client)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+
+
+def _kill_kernel(client) -> None:
+    """Kill the notebook's kernel process now (best effort; it also exits by itself when this process ends)."""
+    try:
+        process = getattr(getattr(client.km, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _shown(path: Path) -> str:
@@ -544,19 +589,29 @@ def run(days=None, root=None, profile: str = "quick", status: str | os.PathLike 
         print(f"building {', '.join(todo) or 'nothing'} ({profile} profile); status: {status_file}; logs: {logs}",
               flush=True)
         failures = 0
+
+        def stopped(day):  # this and the components after it: stopped, with the command that carries on
+            for rest in todo[todo.index(day):]:
+                writer.components[rest].update(state="stopped", eta_s=None,
+                                               error="the build was stopped before this component was saved")
+            writer.write()
+
         for day in todo:
+            if _stop_requested.is_set():
+                stopped(day)
+                raise SystemExit(143)
             writer.started_at[day] = time.monotonic()
             writer.update(day, state="training", stage="starting", started=now_iso())
             print(f"{day}: training ...", flush=True)
             try:
                 metrics = build(day, root, profile, progress=writer.progress, log=logs / f"{day}.log")
             except (KeyboardInterrupt, SystemExit):  # stopped (Ctrl-C, kill): say so, and how to carry on
-                for rest in todo[todo.index(day):]:
-                    writer.components[rest].update(state="stopped", eta_s=None,
-                                                   error="the build was stopped before this component was saved")
-                writer.write()
+                stopped(day)
                 raise
-            except Exception as e:  # noqa: BLE001  (recorded; the next component is built)
+            except Exception as e:
+                if _stop_requested.is_set():  # the signal ended the kernel first: a stop, not a failure
+                    stopped(day)
+                    raise SystemExit(143) from None  # noqa: BLE001  (recorded; the next component is built)
                 failures += 1
                 reason = " ".join(str(e).split())
                 writer.update(day, state="failed", stage="failed", eta_s=None,
@@ -599,7 +654,7 @@ def main(argv=None) -> int:
     import signal
 
     # a plain kill (SIGTERM) unwinds like Ctrl-C: the notebook's kernel is shut down and the status says "stopped"
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return run(args.days or None, args.root, args.profile, args.status, args.log_dir)
     except ValueError as e:
