@@ -106,7 +106,8 @@ def build_row(day: str, entry: dict | None, components: Components, updated: str
     elif state in ("failed", "stopped", "ready (older)"):
         detail = f"{entry.get('error') or 'the build stopped'}; retry: `{entry.get('retry')}`"
     elif state == "missing":
-        detail = f"not built; to build it: `python -m applied_mlx.build {day}`"
+        root = str(components.root) if components.root is not None else None
+        detail = f"not built; to build it: `{build.retry_command(day, 'quick', root)}`"
     if state.startswith("ready"):
         metric = entry.get("metric") if entry else None
         numbers = ", ".join(f"{k} {v}" for k, v in list(_key_numbers(status).items())[:1]) if loaded else ""
@@ -152,8 +153,11 @@ def banner(components: Components, key: str, status: dict | None) -> str:
     entry = (status or {}).get("components", {}).get(SPECS[key].day)
     if entry:
         row = build_row(SPECS[key].day, entry, components, (status or {}).get("updated"))
-        if entry.get("state") in ("training", "waiting"):
-            return f"⏳ **{row[0]}** is being trained in the background ({row[1]} {row[2]}): {row[3]}. It appears " \
-                   "here when it is saved."
+        if entry.get("state") == "training":
+            return f"⏳ **{row[0]}** is being trained in the background ({row[2]}): {row[3]}. It appears here when " \
+                   "it is saved."
+        if entry.get("state") == "waiting":
+            return f"⏳ **{row[0]}** waits its turn in the background training ({row[3]}). It appears here when it " \
+                   "is saved."
         return f"⚠️ **{row[0]}**: {row[1]}: {row[3]}"
     return f"⚠️ {comp.message()}" if comp is not None else ""
