@@ -132,7 +132,12 @@ def test_python_m_applied_mlx_app_starts_with_a_damaged_component(make_root, tmp
                 url = line.split(": ", 1)[1].strip()
         assert url and url.startswith("http://127.0.0.1:"), "".join(seen)[-3000:]
         assert any("**Day 2 image classifier** (Day2_ImageClassification): **incompatible**" in s for s in seen)
-        check_app(Client(url, verbose=False), broken, words, shape_png)
+        client = Client(url, verbose=False)
+        # the app serves first and loads the components behind the page: wait until none is left to load
+        deadline = time.monotonic() + 120
+        while ": not loaded" in client.predict(api_name="/status") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        check_app(client, broken, words, shape_png)
     finally:
         server.terminate()
         server.wait(timeout=30)
