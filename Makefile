@@ -1,4 +1,5 @@
-# make demo         run the day notebooks into runs/ (profile auto), then start the Day 6 app
+# make demo         start the Day 6 app at once on the saved components, and train the missing ones in the
+#                   background, fastest first (PROFILE=quick by default; PROFILE=smoke: untrained stand-ins in seconds)
 # make test         lint + unit + notebooks (smoke profile) + app tiers: what CI runs
 # make lint         ruff check .
 # make integration  the quick profile on real data (needs APPLIED_MLX_MIRROR, TORCH_HOME offline)
@@ -50,8 +51,9 @@ app: $(SETUP)
 integration: $(SETUP)
 	$(PYTEST) -m integration tests/integration
 
+PROFILE ?= quick
 demo: $(SETUP)
-	$(PYTHON) tools/run_notebooks.py --app
+	$(PYTHON) -m applied_mlx.app --train $(PROFILE)
 
 full: $(SETUP)
 	APPLIED_MLX_PROFILE=full $(PYTHON) tools/run_notebooks.py

@@ -26,8 +26,10 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -38,17 +40,24 @@ from .artifacts import ARTIFACTS_VAR, load_artifact
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The five component days, fastest first in the quick profile (so the app gains a component every few minutes).
 DAYS = ("Day1_Recommendation", "Day4_TimeSeries", "Day2_ImageClassification", "Day5_Sentiment", "Day3_Chatbot")
-# Seconds each day's notebook took end to end on a 2-core CPU: quick measured; smoke a rough upper figure.
+# Seconds each day's notebook takes end to end on a 2-core CPU: quick as measured; smoke a rough figure (mostly
+# the kernel's start and the imports).
 # No figure for the full profile (sized for a GPU; it depends on the GPU).
 ESTIMATED_SECONDS = {
     "quick": {"Day1_Recommendation": 54, "Day4_TimeSeries": 109, "Day2_ImageClassification": 384,
               "Day5_Sentiment": 507, "Day3_Chatbot": 891},
-    "smoke": dict.fromkeys(DAYS, 20),
+    "smoke": dict.fromkeys(DAYS, 45),
 }
 PROFILE_ORDER = ("smoke", "quick", "full")
 STATUS_FILE = "build_status.json"
 LOCK_FILE = "build.lock"
-STATES = ("waiting", "training", "ready", "failed")
+STATES = ("waiting", "training", "ready", "failed", "stopped")
+_stop_requested = threading.Event()  # set by SIGTERM: the build in progress ends, and no other starts
+
+
+def _on_sigterm(*_):
+    _stop_requested.set()
+    raise SystemExit(143)
 
 
 # ---------------------------------------------------------------------------------------------- where things are
@@ -231,7 +240,8 @@ def build(day: str, root: str | os.PathLike | None = None, profile: str = "quick
     day: ``"Day1_Recommendation"`` (or ``"Day1"``, ``"recommender"``: see ``resolve_day``).
     root: the artifacts root to save into (``<root>/<day>/``; default ``$APPLIED_MLX_ARTIFACTS``, else the day's
         ``artifacts/`` folder). progress: called with ``{"day", "stage", "step", "total"}`` before each step
-        (a code cell of the notebook; stage names its section, e.g. ``"Training (step 12/31)"``).
+        (a code cell of the notebook): ``step`` of ``total`` steps are done, and ``stage`` names the section the
+        next one belongs to (``"Training"``).
     log: a file to append the steps and any error to; the executed notebook is written beside it.
     Raises BuildError naming the step and the error when the notebook fails or saves no loadable component.
     """
@@ -259,25 +269,27 @@ def build(day: str, root: str | os.PathLike | None = None, profile: str = "quick
             log_file.flush()
 
     def on_cell(cell, cell_index, **_):
-        step = code.index(cell_index) + 1 if cell_index in code else 0
-        stage = f"{headings[cell_index] or 'Setup'} (step {step}/{total})"
-        note(f"{day}: {stage}")
+        done = code.index(cell_index) if cell_index in code else 0  # code cells finished before this one
+        stage = headings[cell_index] or "Setup"
+        note(f"{day}: step {done + 1}/{total}: {stage}")
         if progress is not None:
-            progress({"day": day, "stage": stage, "step": step - 1, "total": total})
+            progress({"day": day, "stage": stage, "step": done, "total": total})
 
-    note(f"{day}: building in the {profile} profile from {notebook.relative_to(REPO_ROOT)} into {target}")
+    note(f"{day}: building in the {profile} profile from {_shown(notebook)} into {target}")
     client = NotebookClient(nb, timeout=None, kernel_name="python3", allow_errors=False,
                             resources={"metadata": {"path": str(notebook.parent)}}, on_cell_execute=on_cell)
     try:
         try:
-            client.execute(env=_kernel_env(day, profile, root))
+            # the kernel's own stderr (its start-up warnings, a crash) goes to the log, not into a caller's output
+            _execute(client, env=_kernel_env(day, profile, root),
+                     stderr=log_file if log_file is not None else subprocess.DEVNULL)
         except CellExecutionError as e:
             note(str(e))
             reason = _last_line(getattr(e, "ename", ""), getattr(e, "evalue", "")) or _last_line(str(e))
-            raise BuildError(f"{notebook.relative_to(REPO_ROOT)} failed: {reason}") from None
+            raise BuildError(f"{_shown(notebook)} failed: {reason}") from None
         except Exception as e:  # a kernel that died or did not start
             note(traceback.format_exc())
-            raise BuildError(f"{notebook.relative_to(REPO_ROOT)} could not run: {type(e).__name__}: {e}") from None
+            raise BuildError(f"{_shown(notebook)} could not run: {type(e).__name__}: {e}") from None
         finally:
             if log:
                 try:
@@ -286,7 +298,7 @@ def build(day: str, root: str | os.PathLike | None = None, profile: str = "quick
                     pass
         problem = check_component(day, root)
         if problem is not None:
-            raise BuildError(f"{notebook.relative_to(REPO_ROOT)} ran but saved no usable component: {problem}")
+            raise BuildError(f"{_shown(notebook)} ran but saved no usable component: {problem}")
         metrics = load_artifact(target).metrics
         note(f"{day}: ready in {time.perf_counter() - started:.0f} s: {key_metric(day, metrics)}")
         if progress is not None:
@@ -298,6 +310,52 @@ def build(day: str, root: str | os.PathLike | None = None, profile: str = "quick
     finally:
         if log_file:
             log_file.close()
+
+
+def _execute(client, **kwargs) -> None:
+    """``client.execute(**kwargs)`` in a worker thread, waited for here.
+
+    nbclient replaces the process's SIGINT/SIGTERM handlers while it runs in the main thread (it then shuts the
+    kernel down and the notebook "fails"); in a worker thread it installs none, so Ctrl-C or a kill reaches this
+    thread as KeyboardInterrupt/SystemExit: the kernel is killed and the stop goes on up as a stop. (Inside a
+    notebook, whose thread runs an event loop already, the worker thread has a loop of its own.)
+    """
+    outcome = {}
+
+    def work():
+        try:
+            client.execute(**kwargs)
+        except BaseException as e:  # noqa: BLE001  (handed to the waiting thread)
+            outcome["error"] = e
+
+    worker = threading.Thread(target=work, name="notebook", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.5)
+    except BaseException:
+        _kill_kernel(client)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+
+
+def _kill_kernel(client) -> None:
+    """Kill the notebook's kernel process now (best effort; it also exits by itself when this process ends)."""
+    try:
+        process = getattr(getattr(client.km, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository where it lies inside it (shorter in messages), else as it is."""
+    try:
+        return Path(path).resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _last_line(*parts: str) -> str:
@@ -531,13 +589,29 @@ def run(days=None, root=None, profile: str = "quick", status: str | os.PathLike 
         print(f"building {', '.join(todo) or 'nothing'} ({profile} profile); status: {status_file}; logs: {logs}",
               flush=True)
         failures = 0
+
+        def stopped(day):  # this and the components after it: stopped, with the command that carries on
+            for rest in todo[todo.index(day):]:
+                writer.components[rest].update(state="stopped", eta_s=None,
+                                               error="the build was stopped before this component was saved")
+            writer.write()
+
         for day in todo:
+            if _stop_requested.is_set():
+                stopped(day)
+                raise SystemExit(143)
             writer.started_at[day] = time.monotonic()
             writer.update(day, state="training", stage="starting", started=now_iso())
             print(f"{day}: training ...", flush=True)
             try:
                 metrics = build(day, root, profile, progress=writer.progress, log=logs / f"{day}.log")
-            except Exception as e:  # noqa: BLE001  (recorded; the next component is built)
+            except (KeyboardInterrupt, SystemExit):  # stopped (Ctrl-C, kill): say so, and how to carry on
+                stopped(day)
+                raise
+            except Exception as e:
+                if _stop_requested.is_set():  # the signal ended the kernel first: a stop, not a failure
+                    stopped(day)
+                    raise SystemExit(143) from None  # noqa: BLE001  (recorded; the next component is built)
                 failures += 1
                 reason = " ".join(str(e).split())
                 writer.update(day, state="failed", stage="failed", eta_s=None,
@@ -577,6 +651,10 @@ def main(argv=None) -> int:
     parser.add_argument("--status", default=None, help="status file (default <root>/build_status.json)")
     parser.add_argument("--log-dir", default=None, help="folder for the logs (default runs/<time>/)")
     args = parser.parse_args(argv)
+    import signal
+
+    # a plain kill (SIGTERM) unwinds like Ctrl-C: the notebook's kernel is shut down and the status says "stopped"
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return run(args.days or None, args.root, args.profile, args.status, args.log_dir)
     except ValueError as e:

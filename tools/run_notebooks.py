@@ -2,10 +2,12 @@
 
     python tools/run_notebooks.py                  # every Day*/*.ipynb into runs/<time>/
     python tools/run_notebooks.py --inplace Day1*/*.ipynb   # refresh the committed outputs
-    python tools/run_notebooks.py --app            # then start the Day 6 app (make demo)
+    python tools/run_notebooks.py --app            # then start the Day 6 app on what they saved
     python tools/run_notebooks.py --tidy           # shrink committed notebooks without running them
 
-The profile comes from APPLIED_MLX_PROFILE (default: full with CUDA, quick without).
+The profile comes from APPLIED_MLX_PROFILE (default: full with CUDA, quick without). ``make demo`` does not
+wait for the notebooks: it starts the app at once and trains the missing components behind it
+(``python -m applied_mlx.app --train quick``).
 """
 
 from __future__ import annotations

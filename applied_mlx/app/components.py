@@ -105,6 +105,9 @@ SPECS = {s.key: s for s in (
 )}
 
 
+UNTRAINED = "an untrained stand-in, its answers mean nothing"
+
+
 class ComponentUnavailable(ValueError):
     """A flow needs a component that is missing or could not be loaded; the message says what to run."""
 
@@ -193,6 +196,8 @@ class ComponentStatus:
             facts = ", ".join(f"{k} {v}" for k, v in numbers.items())
             profile = self.config.get("profile") or self.metrics.get("profile")
             extra = f" [{profile} profile]" if profile else ""
+            if profile == "smoke":  # a tiny model trained for seconds on made-up data: say so wherever it shows
+                extra = f" [{profile} profile: {UNTRAINED}]"
             when = f", loaded in {self.seconds:.1f} s" if self.state == "loaded" else ""
             return f"{head}: {self.state}{when}{extra}" + (f": {facts}" if facts else "")
         return f"{head}: **{self.state}**: {self.error.rstrip('.')}. To fix: {self.remedy}."
@@ -223,7 +228,30 @@ class Components:
         self._locks = {k: threading.Lock() for k in SPECS}
         self._cache: dict[str, object] = {}
         self._cache_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
         self.statuses = {k: self._probe(SPECS[k]) for k in (keys or SPECS)}
+        self._stamps = {k: _stamp(s.path) for k, s in self.statuses.items()}
+
+    def refresh(self) -> list[str]:
+        """Pick up components saved (or saved again) since they were found: a component whose ``config.json``
+        appeared or changed is probed afresh and loaded on its next use. Cheap (one ``stat`` per component),
+        so it runs on every request; returns the keys that changed."""
+        changed = []
+        with self._refresh_lock:
+            for key, status in list(self.statuses.items()):
+                stamp = _stamp(status.path)
+                if stamp == self._stamps.get(key):
+                    continue
+                with self._locks[key]:
+                    fresh = self._probe(status.spec)
+                    self._objects.pop(key, None)
+                    self.statuses[key] = fresh
+                    self._stamps[key] = stamp
+                with self._cache_lock:  # data derived from the old component (its series, say) goes too
+                    self._cache.clear()
+                log.info("%s: %s", status.spec.title, "found again" if fresh.available else fresh.state)
+                changed.append(key)
+        return changed
 
     def _probe(self, spec: ComponentSpec) -> ComponentStatus:
         """Read the config and metrics only (cheap): enough to show the status before loading.
@@ -249,6 +277,7 @@ class Components:
         is missing or fails to load."""
         if key not in SPECS:
             raise ValueError(f"unknown component {key!r}; one of {', '.join(SPECS)}")
+        self.refresh()
         status = self.statuses.get(key)
         if status is None:
             raise ComponentUnavailable(f"{SPECS[key].title} is not part of this app")
@@ -293,6 +322,7 @@ class Components:
 
     def available(self, key: str) -> bool:
         """True when the component was found (and, if loaded already, loaded without error)."""
+        self.refresh()
         return key in self.statuses and self.statuses[key].available
 
     def cached(self, name: str, make):
@@ -311,7 +341,18 @@ class Components:
 
     def report(self) -> str:
         """A markdown list: one line per component (see ``ComponentStatus.message``)."""
+        self.refresh()
         return "\n".join(f"- {s.message()}" for s in self.statuses.values())
+
+
+def _stamp(path: Path):
+    """When the artifact's ``config.json`` was last written (None when there is none): it changes when a
+    component is saved, because saving replaces the whole folder."""
+    try:
+        st = (Path(path) / "config.json").stat()
+    except (OSError, ValueError):
+        return None
+    return (st.st_mtime_ns, st.st_ino, st.st_size)
 
 
 def load_components(root: str | os.PathLike | None = None, keys=None) -> Components:

@@ -22,6 +22,7 @@ from .flows import (
     user_dashboard,
 )
 from .routing import EXAMPLE_MESSAGES, chat_text
+from .training import banner, build_table
 
 ETT_VARIABLES = ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
 QUEUE_CONCURRENCY = 4  # requests running at once; the rest wait in the queue
@@ -35,11 +36,8 @@ DEFAULT_K = 10
 FORECAST_COLORS = dict(zip(FORECAST_LINES, ("#7f7f7f", "#1f77b4", "#d62728")))  # grey, blue, red as in Day 4
 # the recommendation table's columns (RECOMMENDATION_COLUMNS): the title and the reason get the room, and wrap
 RECOMMENDATION_WIDTHS = ["25%", "9%", "11%", "43%", "8%"]
-
-
-def _status_banner(components: Components, key: str) -> str:
-    status = components.statuses[key]
-    return "" if status.available else f"⚠️ {status.message()}"
+STATUS_SECONDS = 2.0  # how often an open page refreshes the status and the tabs' banners
+BANNERS = ("assistant", "image_classifier", "forecaster", "recommender")  # the tabs' order of banners
 
 
 def longest_horizon(components: Components, default: int = 96) -> int:
@@ -117,15 +115,40 @@ def dashboard_handler(components: Components):
     return on_load
 
 
-def status_handler(components: Components):
-    """The Status tab's handler: the report, or why it could not be made."""
+def read_build_status(status_file):
+    """The background build's status (``applied_mlx.build.read_status``), None without a file."""
+    from ..build import read_status
+
+    return read_status(status_file) if status_file is not None else None
+
+
+def status_handler(components: Components, status_file=None):
+    """The Status tab's handler: the report (with the background build's progress where one has run), or why it
+    could not be made. status_file: the build's status file (None: no build section)."""
     def on_status():
         try:
-            return components.report()
+            table = build_table(components, read_build_status(status_file))
+            return components.report() + (f"\n\n{table}" if table else "")
         except BaseException as e:  # noqa: BLE001
             return f"**Could not report the status:** {failure_text(e)}"
 
     return on_status
+
+
+def refresh_handler(components: Components, status_file=None):
+    """The timer's handler: the status text and the banners of the tabs (``BANNERS``), made afresh; a component
+    saved meanwhile is picked up here (``Components.refresh``)."""
+    on_status = status_handler(components, status_file)
+
+    def on_tick():
+        text = on_status()
+        try:
+            status = read_build_status(status_file)
+            return (text, *(banner(components, key, status) for key in BANNERS))
+        except BaseException as e:  # noqa: BLE001
+            return (text, *[f"**Could not read the status:** {failure_text(e)}"] * len(BANNERS))
+
+    return on_tick
 
 
 def chat_endpoint(components: Components):
@@ -162,20 +185,29 @@ def uploaded_as_is(image):
     return image
 
 
-def build_demo(components: Components | None = None):
+def build_demo(components: Components | None = None, status_file=None):
     """The Gradio Blocks app over ``components`` (default: found as ``find_artifact_dir`` says, loaded on
     first use). Endpoints: /chat, /classify_image, /forecast, /recommend, /status, and /dashboard (what the
-    Dashboard shows on page load)."""
+    Dashboard shows on page load).
+
+    status_file: the status file of a background build (``applied_mlx.build``); default the one of builds into
+    the components' root. An open page shows its progress and picks up each component the moment it is saved.
+    """
     import gradio as gr
 
+    from ..build import status_path
+
     components = components if components is not None else Components()
-    on_status = status_handler(components)
+    status_file = status_file if status_file is not None else status_path(components.root)
+    on_status = status_handler(components, status_file)
+    status = read_build_status(status_file)
+    banners = {}
     longest = longest_horizon(components)
     with gr.Blocks(title="applied-mlx: Day 6") as demo:
         gr.Markdown("# applied-mlx: one app over Days 1-5\nA chat that routes by intent, an image classifier "
                     "that explains itself, and a dashboard. The Status tab shows what is loaded.")
         with gr.Tab("Chat"):
-            gr.Markdown(_status_banner(components, "assistant"))
+            banners["assistant"] = gr.Markdown(banner(components, "assistant", status))
             # one copy button per message and none at the top right, where Gradio's share / copy-all toolbar
             # used to cover the first message
             gr.ChatInterface(lambda message, history: chat_text(components, message, history), api_name="chat_tab",
@@ -185,7 +217,7 @@ def build_demo(components: Components | None = None):
                              cache_examples=False)
             gr.api(chat_endpoint(components), api_name="chat")
         with gr.Tab("Image"):
-            gr.Markdown(_status_banner(components, "image_classifier"))
+            banners["image_classifier"] = gr.Markdown(banner(components, "image_classifier", status))
             with gr.Row():
                 image_in = uploaded_as_is(gr.Image(label="photo (JPEG, PNG, ...)", type="filepath", image_mode=None,
                                                    sources=["upload", "clipboard"], elem_id="image-input"))
@@ -195,7 +227,8 @@ def build_demo(components: Components | None = None):
             gr.Button("Classify", variant="primary").click(image_handler(components), image_in,
                                                           [label_out, overlay_out, text_out], api_name="classify_image")
         with gr.Tab("Dashboard"):
-            gr.Markdown(_status_banner(components, "forecaster") or "### Day 4: forecast vs actual")
+            gr.Markdown("### Day 4: forecast vs actual")
+            banners["forecaster"] = gr.Markdown(banner(components, "forecaster", status))
             with gr.Row():
                 horizon = checked_by_handler(gr.Slider(1, longest, value=min(DEFAULT_FORECAST_HOURS, longest), step=1,
                                                        label="horizon (hours)"))
@@ -206,7 +239,8 @@ def build_demo(components: Components | None = None):
             forecast_text = gr.Markdown()
             gr.Button("Forecast").click(forecast_handler(components), [horizon, column], [plot, forecast_text],
                                         api_name="forecast")
-            gr.Markdown(_status_banner(components, "recommender") or "### Day 1: recommendations for a user")
+            gr.Markdown("### Day 1: recommendations for a user")
+            banners["recommender"] = gr.Markdown(banner(components, "recommender", status))
             with gr.Row():
                 user = gr.Textbox(value=str(DEFAULT_USER), label="user id")
                 k = checked_by_handler(gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="how many"))
@@ -221,6 +255,10 @@ def build_demo(components: Components | None = None):
             status_text = gr.Markdown(on_status())
             gr.Button("Refresh").click(on_status, None, status_text, api_name="status")
         demo.load(on_status, None, status_text, api_visibility="private")  # fresh on each page load
+        # the page follows the background build: progress, and each component as it arrives
+        gr.Timer(STATUS_SECONDS).tick(refresh_handler(components, status_file), None,
+                                      [status_text, *(banners[key] for key in BANNERS)], api_visibility="private",
+                                      show_progress="hidden")
         # the Dashboard opens filled in: no empty plot and table until two buttons are pressed
         demo.load(dashboard_handler(components), [horizon, column, k], [user, plot, forecast_text, table, user_text],
                   api_name="dashboard")
