@@ -109,22 +109,63 @@ NO_ANSWER = "I could not find an answer to that in my knowledge base."
 KNOWLEDGE_BASE: list[dict] = [
     {"title": "applied-mlx", "text": "applied-mlx is a collection of six applied machine learning projects, one a "
      "day, each a Colab-ready PyTorch notebook and a reusable component. Day 6 combines them in one Gradio app."},
-    {"title": "Day 1", "text": "Day 1 builds a movie recommender on MovieLens 100k, which holds 100,000 ratings "
-     "by 943 users of 1,682 movies. It is judged by nDCG at 10 against the most popular baseline."},
-    {"title": "Day 2", "text": "Day 2 classifies images of ants and bees by fine-tuning a network pretrained on "
-     "ImageNet. The validation set has 153 images."},
-    {"title": "Day 3", "text": "Day 3 builds this assistant. It classifies intents with a transformer trained on "
-     "CLINC150, which has 150 intents and an out-of-scope class, and answers questions with extractive "
-     "question answering evaluated on SQuAD v1.1, which was published by Rajpurkar and colleagues in 2016."},
-    {"title": "Day 4", "text": "Day 4 forecasts the Electricity Transformer Temperature data set ETTh1, which "
-     "has hourly readings of seven variables including the oil temperature, with an LSTM."},
-    {"title": "Day 5", "text": "Day 5 classifies the sentiment of sentences from SST-2 as positive or negative "
-     "by fine-tuning DistilBERT."},
+    {"title": "Day 1", "text": "Day 1, the recommendation day, builds a movie recommender on MovieLens 100k, which "
+     "holds 100,000 ratings by 943 users of 1,682 movies. It is judged by nDCG at 10 against the most popular "
+     "baseline."},
+    {"title": "Day 2", "text": "Day 2, the image classification day, classifies photos of ants and bees by "
+     "fine-tuning a ResNet18 network pretrained on ImageNet. The validation set has 153 images, and Grad-CAM "
+     "shows where the network looked."},
+    {"title": "Day 3", "text": "Day 3, the chatbot day, builds this assistant. It classifies intents with a "
+     "transformer trained on CLINC150 and answers questions about the project with extractive question "
+     "answering, a model that picks the answer as a span of a retrieved passage."},
+    {"title": "Day 4", "text": "Day 4, the time series day, forecasts the Electricity Transformer Temperature data "
+     "set ETTh1, which has hourly readings of seven variables including the oil temperature, with an LSTM "
+     "network, and compares it with a linear baseline at horizons from 96 to 720 hours."},
+    {"title": "Day 5", "text": "Day 5, the sentiment day, classifies the sentiment of sentences from SST-2 as "
+     "positive or negative by fine-tuning DistilBERT, then quantizes the model to int8 for faster inference."},
     {"title": "DistilBERT", "text": "DistilBERT is a small transformer distilled from BERT by Hugging Face in "
      "2019. It keeps 97 percent of BERT's language understanding with 40 percent fewer parameters."},
     {"title": "Out-of-scope detection", "text": "Out-of-scope detection means saying I don't know when a "
      "request matches none of the known intents. The assistant rejects a message when the highest "
      "softmax probability is below a threshold chosen on the validation set."},
+    {"title": "Day 6", "text": "Day 6, the multimodal day, is one Gradio app that loads the components of Days 1 "
+     "to 5: a chat that routes each message by intent, an image tab with Grad-CAM, and a forecast dashboard."},
+    {"title": "CLINC150", "text": "CLINC150 is an intent classification benchmark published by Larson and "
+     "colleagues at EMNLP 2019. It has 150 intents in 10 domains, 100 training sentences per intent, and "
+     "out-of-scope requests that match none of the intents."},
+    {"title": "SQuAD", "text": "SQuAD v1.1, the Stanford Question Answering Dataset, was published by Rajpurkar "
+     "and colleagues in 2016. Its questions are about Wikipedia paragraphs, and each answer is a span of "
+     "its paragraph. The dev set has 10,570 questions on 48 articles."},
+    {"title": "ETTh1", "text": "ETTh1 is a time series benchmark published by Zhou and colleagues with the "
+     "Informer model at AAAI 2021. It was recorded at an electricity transformer station in China from July "
+     "2016 to June 2018, and six of its columns are power loads; the seventh, OT, is the oil temperature."},
+    {"title": "MovieLens 100k", "text": "MovieLens 100k is a movie ratings data set collected by GroupLens "
+     "Research at the University of Minnesota. Each rating is a whole number of stars from 1 to 5, and every "
+     "user rated at least 20 movies."},
+    {"title": "SST-2", "text": "SST-2 is the binary Stanford Sentiment Treebank, part of the GLUE benchmark. "
+     "Its sentences come from movie reviews, each labelled positive or negative, and its dev set has 872 "
+     "sentences."},
+    {"title": "Hymenoptera", "text": "The ants and bees images come from PyTorch's transfer learning tutorial, "
+     "the hymenoptera data set. It has about 120 training images per class, a small set on which transfer "
+     "learning shines."},
+    {"title": "ResNet18", "text": "ResNet18 is an 18-layer residual network introduced by He and colleagues at "
+     "Microsoft Research in 2015. Its skip connections let very deep networks train."},
+    {"title": "LSTM", "text": "An LSTM, or long short-term memory network, is a recurrent neural network "
+     "introduced by Hochreiter and Schmidhuber in 1997. Its gates decide what the cell state keeps and what "
+     "it forgets."},
+    {"title": "Grad-CAM", "text": "Grad-CAM, introduced by Selvaraju and colleagues in 2017, explains an image "
+     "classifier by weighting the last convolutional feature maps with their gradients, giving a heatmap of "
+     "where the network looked."},
+    {"title": "Profiles", "text": "Every notebook runs in one of three profiles set by the APPLIED_MLX_PROFILE "
+     "variable: smoke, tiny data and models for the tests; quick, real data sized for a laptop CPU; and full, "
+     "the reference protocol on a GPU."},
+    {"title": "all-MiniLM-L6-v2", "text": "all-MiniLM-L6-v2 is a sentence embedding model from the "
+     "sentence-transformers project, with 6 layers and 22.7 million parameters. It stands in for DistilBERT "
+     "when the DistilBERT weights cannot be downloaded."},
+    {"title": "Gradio", "text": "Gradio is a Python library for building web interfaces to machine learning "
+     "models. The chat of Day 3 is a Gradio ChatInterface, and Day 6 is a Gradio Blocks app."},
+    {"title": "nDCG", "text": "nDCG at 10, normalized discounted cumulative gain, scores a top-10 list by the "
+     "relevant items it ranks, giving more credit to those near the top; 1 is a perfect ranking."},
 ]
 
 
