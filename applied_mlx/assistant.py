@@ -931,7 +931,8 @@ KB_ENTITIES = (r"applied[- ]?mlx|day ?[1-6]|day (?:one|two|three|four|five|six)|
                r" day|"
                r"clinc(?:150)?|squad|ett(?:h1)?|movielens(?: 100k)?|sst-?2|glue|hymenoptera|imagenet|resnet(?:18)?|"
                r"lstms?|grad[- ]?cam|(?:all-)?minilm(?:-l6-v2)?|distilbert|bert|gradio|ndcg|informer|"
-               r"(?:smoke|quick|full) profile|profiles|out[- ]of[- ]scope detection|extractive (?:qa|question answering)")
+               r"(?:smoke|quick|full) profile|profiles|out[- ]of[- ]scope detection|"
+               r"extractive (?:qa|question answering)")
 # Keyword cues, checked in this order: a question that names what the knowledge base covers, then explicit
 # phrasings that carry what a skill needs (a title, a text, a horizon). They decide only when the classifier
 # is unsure or says out-of-scope: a tie-breaker, not the router.
