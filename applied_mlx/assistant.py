@@ -1417,3 +1417,40 @@ def choose_answer_threshold(scores, f1s, grid=None) -> float:
     grid = np.round(np.arange(0.0, 1.0, 0.01), 2) if grid is None else grid
     gains = [float(((f1s - 50) * (scores >= t)).sum()) for t in grid]
     return float(grid[int(np.argmax(gains))])
+
+
+@torch.no_grad()
+def sentence_embeddings(model, tokenizer, texts, max_length: int = 32, batch_size: int = 64) -> np.ndarray:
+    """The mean of ``model.backbone``'s token vectors over the real tokens, per text: what a
+    ``MeanPoolingClassifier``'s head reads (dropout aside)."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for lo in range(0, len(texts), batch_size):
+        enc = {k: v.to(device) for k, v in encode_texts(tokenizer, texts[lo:lo + batch_size], max_length).items()}
+        hidden = model.backbone(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        out.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.config.hidden_size))
+
+
+def fit_skill_head(model, tokenizer, train_pairs, max_length: int = 32, c: float = 10.0):
+    """Fit only the head of a ``MeanPoolingClassifier`` (the encoder frozen): a multinomial logistic
+    regression on ``sentence_embeddings`` of the (text, label) pairs, copied into ``model.classifier``, so that
+    the model's softmax is the regression's. Seconds on a CPU where fine-tuning the encoder takes minutes; the
+    sentence encoder already places paraphrases together. Returns ``model``.
+
+    c: the inverse L2 strength of the regression.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    to_id = model.config.label2id
+    x = sentence_embeddings(model, tokenizer, [t for t, _ in train_pairs], max_length)
+    y = np.array([to_id[label] for _, label in train_pairs])
+    if len(set(y)) != model.config.num_labels:
+        raise ValueError(f"fit_skill_head needs examples of all {model.config.num_labels} labels, got {len(set(y))}")
+    clf = LogisticRegression(C=c, max_iter=3000).fit(x, y)
+    with torch.no_grad():
+        model.classifier.weight.copy_(torch.as_tensor(clf.coef_, dtype=model.classifier.weight.dtype))
+        model.classifier.bias.copy_(torch.as_tensor(clf.intercept_, dtype=model.classifier.bias.dtype))
+    return model
