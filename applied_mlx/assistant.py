@@ -17,10 +17,12 @@ The pieces, each usable alone:
   windows (a stride), the answer span found from start/end logits and mapped back to characters
   through the tokenizer's offsets.
 - ``squad_em_f1``: the official SQuAD v1.1 exact match and F1.
-- ``Retriever``: TF-IDF over the knowledge base (no training, exact term overlap, fast on a small
-  base; BM25 would need another package and gains little on a few dozen passages).
+- ``Retriever``: BM25 + word and character TF-IDF over the knowledge base (no training, forgiving of
+  typos, rebuilt exactly from the saved passages).
 - ``keyword_cue`` / ``decide_route`` / ``route_message``: the routing rule (the classifier when it is sure,
   else keyword cues), shared with the Day 6 app, which adds the other days' components to the routes.
+- ``load_routing_set`` / ``load_qa_set`` / ``evaluate_routing`` / ``evaluate_qa``: the chat measured on
+  held-out messages and questions (``Day3_Chatbot/data``), end to end.
 - ``Assistant``: the inference class, ``Assistant.load(artifact_dir)`` (the project's component
   contract: ``AssistantConfig`` in ``config.json``, the two models in ``intent/`` and ``qa/``);
   ``chat_demo`` wraps it in a ``gr.ChatInterface`` (messages format).
