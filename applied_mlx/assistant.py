@@ -17,10 +17,12 @@ The pieces, each usable alone:
   windows (a stride), the answer span found from start/end logits and mapped back to characters
   through the tokenizer's offsets.
 - ``squad_em_f1``: the official SQuAD v1.1 exact match and F1.
-- ``Retriever``: TF-IDF over the knowledge base (no training, exact term overlap, fast on a small
-  base; BM25 would need another package and gains little on a few dozen passages).
+- ``Retriever``: BM25 + word and character TF-IDF over the knowledge base (no training, forgiving of
+  typos, rebuilt exactly from the saved passages).
 - ``keyword_cue`` / ``decide_route`` / ``route_message``: the routing rule (the classifier when it is sure,
   else keyword cues), shared with the Day 6 app, which adds the other days' components to the routes.
+- ``load_routing_set`` / ``load_qa_set`` / ``evaluate_routing`` / ``evaluate_qa``: the chat measured on
+  held-out messages and questions (``Day3_Chatbot/data``), end to end.
 - ``Assistant``: the inference class, ``Assistant.load(artifact_dir)`` (the project's component
   contract: ``AssistantConfig`` in ``config.json``, the two models in ``intent/`` and ``qa/``);
   ``chat_demo`` wraps it in a ``gr.ChatInterface`` (messages format).
@@ -59,35 +61,100 @@ MAX_CONTEXT_CHARS = 50_000  # a longer context is truncated: ~100 windows of 384
 # The assistant's skills, with a few examples each: what the chat classifier is trained on.
 SKILL_EXAMPLES: dict[str, list[str]] = {
     "greeting": ["hello", "hi there", "good morning", "hey, how are you", "hi assistant",
-                 "good evening", "hello, nice to meet you", "hey there", "greetings", "hiya"],
+                 "good evening", "hello, nice to meet you", "hey there", "greetings", "hiya",
+                 "heyy", "hellow", "hey assistant", "hi, how's it going", "hello bot",
+                 "good morning assistant", "hi there, how are you today", "what's up", "wassup", "hey yo",
+                 "hello friend", "morning bot", "hi, anybody home", "howdy partner", "hey, good to see you",
+                 "hi hello", "hello, how are you", "hey there, how is your day going", "g'day",
+                 "hi, i just arrived", "hello it's me again", "hey, what's new", "good afternoon bot"],
     "question": ["what is a recommender system", "who wrote the clinc150 data set",
                  "what does the forecaster predict", "how many questions are in squad",
                  "which model classifies images", "what is distilbert", "when was squad published",
                  "what data does day four use", "how does the assistant answer questions",
-                 "what is out of scope detection"],
+                 "what is out of scope detection", "what is movielens?", "which day covers time series",
+                 "what does applied-mlx contain", "who introduced resnet18", "what's grad cam",
+                 "explain what etth1 is", "tell me about the sentiment day", "how many intents does the chatbot know",
+                 "which benchmark does day 5 use", "what is an lstm network", "who created sst-2",
+                 "describe the day 6 app", "how many parameters does minilm have",
+                 "what are the profiles of the notebooks", "what does ndcg measure?", "where does etth1 come from",
+                 "what is the hymenoptera dataset", "how does day 2 work", "what is gradio used for here",
+                 "what metric does the recommender use", "what does day 1 do", "whats the smoke profile for",
+                 "how many images does the image day validate on", "who made the squad benchmark",
+                 "what is the stand-in encoder"],
     "recommend": ["recommend me a movie", "what should i watch tonight", "suggest some films",
                   "give me movie recommendations", "any good movies for me",
                   "find me something to watch", "which movies would i like", "recommend a film for user 42",
-                  "top ten movies for me", "suggest a comedy"],
+                  "top ten movies for me", "suggest a comedy", "i liked alien, any similar films",
+                  "movies similar to the shining", "recommend something like jurassic park",
+                  "what film would you pick for me", "i need a movie for date night", "recomend a good film",
+                  "give me some film ideas", "any recommendations for tonight", "show me top picks for user 12",
+                  "what movies are like braveheart", "i'm looking for a movie to watch",
+                  "suggest movies for user 250", "could you pick a film", "list movies i would enjoy",
+                  "what else should i watch after fargo", "a good movie to see please",
+                  "movie suggestions for the weekend", "help me choose a movie", "what to watch",
+                  "recommend films similar to toy story", "films for me please", "i want to see a great film",
+                  "what are the best movies for user 5", "find films like the usual suspects"],
     "sentiment": ["is this review positive or negative", "what is the sentiment of this sentence",
                   "analyse the mood of my text", "was the reviewer happy",
                   "classify the sentiment of i loved it", "is this tweet negative",
                   "how does this review feel", "detect the tone of this comment",
-                  "tell me if this text is positive", "sentiment of the movie was awful"],
+                  "tell me if this text is positive", "sentiment of the movie was awful",
+                  "is this review good: the plot was thin", "how does this sound: a wonderful cast",
+                  "positive or negative: i want my money back", "what's the mood of this message",
+                  "judge the tone: what a lovely day", "does this comment sound upset",
+                  "is the writer angry in this text", "sentiment check please: terrible acting",
+                  "rate this review as positive or negative", "how does the author feel: bored to tears",
+                  "run sentiment on this text", "is this feedback happy", "is the tone negative here",
+                  "does this review recommend the film: skip it", "analyse this comment's sentiment",
+                  "classify this text as positive or negative", "would you say this is a good review",
+                  "is this sentence sad", "how negative is this review", "check the feeling of my message",
+                  "sentiment: the best movie i have ever seen", "score this review",
+                  "polarity of: the ending ruined it", "was the audience pleased according to this review"],
     "forecast": ["forecast the next day", "predict the oil temperature", "what will the load be tomorrow",
                  "forecast the transformer temperature", "predict the next 96 hours",
                  "show me a time series forecast", "what happens next in this series",
-                 "predict future values", "forecast electricity usage", "extrapolate this sequence"],
+                 "predict future values", "forecast electricity usage", "extrapolate this sequence",
+                 "forecast the load for tomorrow", "predict the next 12 hours of load",
+                 "what will the oil temp be next week", "forecast 336 hours ahead", "predict the load curve",
+                 "how will the load change", "give me the load forecast", "forcast the next two days",
+                 "what's the predicted oil temperature", "predict tomorrow's transformer load",
+                 "future load please", "how high will the load get next week", "forecast the next hour",
+                 "show me the predicted load", "run a forecast", "predict the temperature for the next 48 hours",
+                 "what will happen to the oil temperature", "load prediction for the next day",
+                 "how will the transformer temperature evolve", "forecast ot", "project the next 24 hours",
+                 "estimate tomorrow's load", "predict the next values of the series",
+                 "compare the forecast with the actual load"],
     "image": ["what is in this picture", "is this an ant or a bee", "classify my photo",
               "look at this image", "identify the insect in the image", "recognise this picture",
               "what animal is in the photo", "label this image", "is the picture a bee",
-              "run the image classifier"],
-    "goodbye": ["bye", "goodbye", "see you later", "thanks, that is all", "talk to you soon",
-                "bye bye", "have a nice day", "i am done", "see you", "farewell"],
+              "run the image classifier", "what insect is this", "is this bug a bee",
+              "tell me what my photo shows", "can you classify an image", "which bug is in the picture",
+              "identify my photo", "is that an ant in my picture", "check my image please",
+              "what's this bug", "classify the photo i sent", "is this a bee or an ant",
+              "what do you see in this image", "image classification please", "recognize the bug in my pic",
+              "ant or bee in my photo?", "look at my picture", "is there an ant in this image",
+              "tell me what insect this is", "i have a photo, can you label it", "what creature is in my photo",
+              "show me where the model looked in the image", "identify this pic", "classify this snapshot",
+              "which class is my image"],
+    "goodbye": ["goodbye", "see you later", "thanks, that is all", "talk to you soon",
+                "bye bye", "have a nice day", "i am done", "see you", "farewell",
+                "byee", "see you soon", "ok goodbye", "thanks, bye", "that will be all",
+                "i'm off", "later!", "see ya later", "good bye assistant", "thanks for your help, bye",
+                "i'm finished", "all done, thanks", "night night", "time to go", "bye, thank you",
+                "catch ya later", "see you next time", "gotta run", "ok that's it", "i'm out",
+                "nothing more, goodbye", "adios", "good night bot", "talk to you tomorrow"],
     OUT_OF_SCOPE: ["book a flight to paris", "what is my bank balance", "order a pizza",
                    "set an alarm for seven", "play some jazz", "call my mother",
                    "how do i change a tyre", "transfer money to john", "turn on the lights",
-                   "what is the exchange rate of the yen"],
+                   "what is the exchange rate of the yen", "what's the weather tomorrow",
+                   "will it snow this weekend", "how do i make pancakes", "what is the population of canada",
+                   "who is the president of france", "find me a hotel in rome", "what's my pin",
+                   "convert 5 miles to kilometers", "how do i fix my wifi", "tell me something funny",
+                   "what year is it", "how far is the moon", "where is my package",
+                   "what's the best phone to buy", "how do i lose weight", "sing me a song",
+                   "what is 12 times 7", "is the bank open today", "how do i file my taxes",
+                   "who wrote hamlet", "what's on tv tonight", "how much does a car cost",
+                   "how do i learn guitar", "what is the speed of light"],
 }
 SKILLS = list(SKILL_EXAMPLES)
 
@@ -104,27 +171,69 @@ SKILL_REPLIES = {
 }
 NOT_SURE = "I'm not sure what you mean. Could you rephrase it?"
 NO_ANSWER = "I could not find an answer to that in my knowledge base."
+NOT_SURE_ANSWER = "I'm not sure of the exact answer."
 
 # A small knowledge base about the project itself: what the chat answers questions from.
 KNOWLEDGE_BASE: list[dict] = [
     {"title": "applied-mlx", "text": "applied-mlx is a collection of six applied machine learning projects, one a "
      "day, each a Colab-ready PyTorch notebook and a reusable component. Day 6 combines them in one Gradio app."},
-    {"title": "Day 1", "text": "Day 1 builds a movie recommender on MovieLens 100k, which holds 100,000 ratings "
-     "by 943 users of 1,682 movies. It is judged by nDCG at 10 against the most popular baseline."},
-    {"title": "Day 2", "text": "Day 2 classifies images of ants and bees by fine-tuning a network pretrained on "
-     "ImageNet. The validation set has 153 images."},
-    {"title": "Day 3", "text": "Day 3 builds this assistant. It classifies intents with a transformer trained on "
-     "CLINC150, which has 150 intents and an out-of-scope class, and answers questions with extractive "
-     "question answering evaluated on SQuAD v1.1, which was published by Rajpurkar and colleagues in 2016."},
-    {"title": "Day 4", "text": "Day 4 forecasts the Electricity Transformer Temperature data set ETTh1, which "
-     "has hourly readings of seven variables including the oil temperature, with an LSTM."},
-    {"title": "Day 5", "text": "Day 5 classifies the sentiment of sentences from SST-2 as positive or negative "
-     "by fine-tuning DistilBERT."},
+    {"title": "Day 1", "text": "Day 1, the recommendation day, builds a movie recommender on MovieLens 100k, which "
+     "holds 100,000 ratings by 943 users of 1,682 movies. It is judged by nDCG at 10 against the most popular "
+     "baseline."},
+    {"title": "Day 2", "text": "Day 2, the image classification day, classifies photos of ants and bees by "
+     "fine-tuning a ResNet18 network pretrained on ImageNet. The validation set has 153 images, and Grad-CAM "
+     "shows where the network looked."},
+    {"title": "Day 3", "text": "Day 3, the chatbot day, builds this assistant. It classifies intents with a "
+     "transformer trained on CLINC150 and answers questions about the project with extractive question "
+     "answering, a model that picks the answer as a span of a retrieved passage."},
+    {"title": "Day 4", "text": "Day 4, the time series day, forecasts the Electricity Transformer Temperature data "
+     "set ETTh1, which has hourly readings of seven variables including the oil temperature, with an LSTM "
+     "network, and compares it with a linear baseline at horizons from 96 to 720 hours."},
+    {"title": "Day 5", "text": "Day 5, the sentiment day, classifies the sentiment of sentences from SST-2 as "
+     "positive or negative by fine-tuning DistilBERT, then quantizes the model to int8 for faster inference."},
     {"title": "DistilBERT", "text": "DistilBERT is a small transformer distilled from BERT by Hugging Face in "
      "2019. It keeps 97 percent of BERT's language understanding with 40 percent fewer parameters."},
     {"title": "Out-of-scope detection", "text": "Out-of-scope detection means saying I don't know when a "
      "request matches none of the known intents. The assistant rejects a message when the highest "
      "softmax probability is below a threshold chosen on the validation set."},
+    {"title": "Day 6", "text": "Day 6, the multimodal day, is one Gradio app that loads the components of Days 1 "
+     "to 5: a chat that routes each message by intent, an image tab with Grad-CAM, and a forecast dashboard."},
+    {"title": "CLINC150", "text": "CLINC150 is an intent classification benchmark published by Larson and "
+     "colleagues at EMNLP 2019. It has 150 intents in 10 domains, 100 training sentences per intent, and "
+     "out-of-scope requests that match none of the intents."},
+    {"title": "SQuAD", "text": "SQuAD v1.1, the Stanford Question Answering Dataset, was published by Rajpurkar "
+     "and colleagues in 2016. Its questions are about Wikipedia paragraphs, and each answer is a span of "
+     "its paragraph. The dev set has 10,570 questions on 48 articles."},
+    {"title": "ETTh1", "text": "ETTh1 is a time series benchmark published by Zhou and colleagues with the "
+     "Informer model at AAAI 2021. It was recorded at an electricity transformer station in China from July "
+     "2016 to June 2018, and six of its columns are power loads; the seventh, OT, is the oil temperature."},
+    {"title": "MovieLens 100k", "text": "MovieLens 100k is a movie ratings data set collected by GroupLens "
+     "Research at the University of Minnesota. Each rating is a whole number of stars from 1 to 5, and every "
+     "user rated at least 20 movies."},
+    {"title": "SST-2", "text": "SST-2 is the binary Stanford Sentiment Treebank, part of the GLUE benchmark. "
+     "Its sentences come from movie reviews, each labelled positive or negative, and its dev set has 872 "
+     "sentences."},
+    {"title": "Hymenoptera", "text": "The ants and bees images come from PyTorch's transfer learning tutorial, "
+     "the hymenoptera data set. It has about 120 training images per class, a small set on which transfer "
+     "learning shines."},
+    {"title": "ResNet18", "text": "ResNet18 is an 18-layer residual network introduced by He and colleagues at "
+     "Microsoft Research in 2015. Its skip connections let very deep networks train."},
+    {"title": "LSTM", "text": "An LSTM, or long short-term memory network, is a recurrent neural network "
+     "introduced by Hochreiter and Schmidhuber in 1997. Its gates decide what the cell state keeps and what "
+     "it forgets."},
+    {"title": "Grad-CAM", "text": "Grad-CAM, introduced by Selvaraju and colleagues in 2017, explains an image "
+     "classifier by weighting the last convolutional feature maps with their gradients, giving a heatmap of "
+     "where the network looked."},
+    {"title": "Profiles", "text": "Every notebook runs in one of three profiles set by the APPLIED_MLX_PROFILE "
+     "variable: smoke, tiny data and models for the tests; quick, real data sized for a laptop CPU; and full, "
+     "the reference protocol on a GPU."},
+    {"title": "all-MiniLM-L6-v2", "text": "all-MiniLM-L6-v2 is a sentence embedding model from the "
+     "sentence-transformers project, with 6 layers and 22.7 million parameters. It stands in for DistilBERT "
+     "when the DistilBERT weights cannot be downloaded."},
+    {"title": "Gradio", "text": "Gradio is a Python library for building web interfaces to machine learning "
+     "models. The chat of Day 3 is a Gradio ChatInterface, and Day 6 is a Gradio Blocks app."},
+    {"title": "nDCG", "text": "nDCG at 10, normalized discounted cumulative gain, scores a top-10 list by the "
+     "relevant items it ranks, giving more credit to those near the top; 1 is a perfect ranking."},
 ]
 
 
@@ -235,21 +344,99 @@ def smoke_squad_rows() -> list[dict]:
     return rows
 
 
-def skill_splits(oos_texts: list[str], held_out: int = 2, seed: int = 0) -> dict[str, list[tuple[str, str]]]:
-    """The chat classifier's data: the skill examples, plus ``oos_texts`` (say, CLINC150's
-    out-of-scope requests) as extra ``out_of_scope`` rows; ``held_out`` examples per skill and a
-    share of the extra rows go to a validation split for the threshold."""
+# Questions about a passage, as users ask them: the chat classifier's "question" examples beyond the written
+# ones, so that it learns that naming what the knowledge base covers is a question (filled with each title).
+KB_QUESTION_TEMPLATES = ("what is {t}", "tell me about {t}", "who made {t}", "what does {t} do", "whats {t}",
+                         "how many ... in {t}", "when was {t} published", "explain {t}", "what is {t} used for",
+                         "{t}?", "what do you know about {t}", "how does {t} work", "which data does {t} use",
+                         "who published {t}")
+# CLINC150 intents that are one of the assistant's skills; every other intent is out of scope for it.
+# Chat acts that are neither a skill nor out of scope ("yes", "no", "thank you") are left out.
+CLINC_SKILLS = {"greeting": "greeting", "goodbye": "goodbye"}
+CLINC_LEFT_OUT = ("thank_you", "yes", "no", "maybe", "repeat", "what_can_i_ask_you")
+
+
+def typo(text: str, rng) -> str:
+    """``text`` as typed in a hurry: lower case, no punctuation, one letter of a longer word dropped or swapped."""
+    words = re.sub(r"[^\w\s']", " ", text.lower()).split()
+    long = [i for i, w in enumerate(words) if len(w) > 3]
+    if long:
+        i = long[int(rng.integers(len(long)))]
+        w, k = words[i], int(rng.integers(1, len(words[i]) - 1))
+        words[i] = w[:k] + w[k + 1:] if rng.random() < 0.5 else w[:k - 1] + w[k] + w[k - 1] + w[k + 1:]
+    return " ".join(words) or text
+
+
+def kb_questions(passages=None, per_passage: int = 3, seed: int = 0) -> list[str]:
+    """``per_passage`` questions about each passage's title, from ``KB_QUESTION_TEMPLATES`` drawn at random."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for p in passages or KNOWLEDGE_BASE:
+        title = p.get("title", "").lower()
+        if title:
+            out += [KB_QUESTION_TEMPLATES[i].format(t=title)
+                    for i in rng.permutation(len(KB_QUESTION_TEMPLATES))[:per_passage]]
+    return out
+
+
+def clinc_skill_pairs(pairs, per_intent: int = 2, per_skill: int = 15, seed: int = 0) -> list[tuple[str, str]]:
+    """CLINC150 (text, intent) pairs mapped to the assistant's skills: ``per_skill`` rows of each intent in
+    ``CLINC_SKILLS``, ``per_intent`` rows of every other in-scope intent as ``out_of_scope`` (they are real
+    requests the assistant cannot serve, many phrased as questions), CLINC's own out-of-scope rows left to
+    the caller."""
+    mapped = [(t, CLINC_SKILLS.get(y, OUT_OF_SCOPE), y) for t, y in pairs if y != OOS and y not in CLINC_LEFT_OUT]
+    out = []
+    rng = np.random.default_rng(seed)
+    by_intent = collections.defaultdict(list)
+    for t, skill, y in mapped:
+        by_intent[y].append((t, skill))
+    for y in sorted(by_intent):
+        rows = by_intent[y]
+        n = per_skill if y in CLINC_SKILLS else per_intent
+        out += [rows[i] for i in sorted(rng.permutation(len(rows))[:n])]
+    return out
+
+
+def skill_splits(oos_texts: list[str], held_out: int = 2, seed: int = 0,
+                 clinc=None) -> dict[str, list[tuple[str, str]]]:
+    """The chat classifier's data: the skill examples and a typo'd copy of each, questions about every
+    knowledge-base passage (``kb_questions``), ``oos_texts`` (say, CLINC150's out-of-scope requests) as extra
+    ``out_of_scope`` rows and, given ``clinc`` (CLINC150's (text, intent) training pairs), its intents mapped to
+    skills (``clinc_skill_pairs``). A fifth of each source (at least ``held_out`` written examples per skill)
+    goes to a validation split for the threshold; a typo'd copy stays on the side of its original. A text of
+    the held-out evaluation sets (``load_routing_set``, ``load_qa_set``) is never in either split."""
     rng = np.random.default_rng(seed)
     train, val = [], []
+    held = held_out_texts()
+
+    def split(pairs, at_least=0):
+        order = rng.permutation(len(pairs))
+        cut = max(at_least, len(pairs) // 5)
+        return [pairs[i] for i in order[cut:]], [pairs[i] for i in order[:cut]]
+
     for label, texts in SKILL_EXAMPLES.items():
-        order = rng.permutation(len(texts))
-        val += [(texts[i], label) for i in order[:held_out]]
-        train += [(texts[i], label) for i in order[held_out:]]
-    oos = list(oos_texts)
-    cut = len(oos) // 2
-    train += [(t, OUT_OF_SCOPE) for t in oos[:cut]]
-    val += [(t, OUT_OF_SCOPE) for t in oos[cut:]]
-    return {"train": train, "val": val}
+        rows = [(t, label) for t in texts]
+        tr, va = split(rows, held_out)
+        train += tr + [(typo(t, rng), y) for t, y in tr]
+        val += va + [(typo(t, rng), y) for t, y in va]
+    for rows in ([(t, "question") for t in kb_questions(seed=seed)], [(t, OUT_OF_SCOPE) for t in oos_texts],
+                 clinc_skill_pairs(clinc, seed=seed) if clinc is not None else []):
+        tr, va = split(list(rows))
+        train += tr
+        val += va
+    keep = lambda pairs: [(t, y) for t, y in pairs if t.strip().lower() not in held]
+    return {"train": keep(train), "val": keep(val)}
+
+
+def held_out_texts() -> set[str]:
+    """The messages and questions of the held-out evaluation sets, lower case (empty where the files are absent,
+    as in an installed package without the repository)."""
+    texts = set()
+    if (DATA_DIR / "routing_set.csv").is_file():
+        texts |= {t.strip().lower() for t, _ in load_routing_set()}
+    if (DATA_DIR / "qa_set.jsonl").is_file():
+        texts |= {r["question"].strip().lower() for r in load_qa_set()}
+    return texts
 
 
 # ----------------------------------------------------------------------------------- tiny models
@@ -681,37 +868,85 @@ def check_passages(passages) -> list[dict]:
     return [dict(p) for p in passages]
 
 
-class Retriever:
-    """TF-IDF retrieval over passages ({"title", "text"}): cosine similarity of word and bigram
-    TF-IDF vectors. Fitted on the knowledge base only, so it is rebuilt exactly from the saved
-    passages (nothing pickled)."""
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten".split())}
 
-    def __init__(self, passages: list[dict]):
-        from sklearn.feature_extraction.text import TfidfVectorizer
+
+def normalize_for_search(text: str) -> str:
+    """Lower case, number words as digits ("day four" -> "day 4"), and each hyphenated or letter-digit name
+    also written joined ("sst-2" -> "sst-2 sst2", "grad cam" stays two words), so that users' spellings meet."""
+    text = text.lower()
+    text = re.sub(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", lambda m: _NUMBER_WORDS[m.group(1)], text)
+    joined = re.findall(r"\b\w+(?:-\w+)+\b", text)
+    return " ".join([text, *[j.replace("-", "") for j in joined]])
+
+
+class Retriever:
+    """Lexical retrieval over passages ({"title", "text"}): BM25 on words, interpolated with TF-IDF cosine on
+    words and bigrams and on character 3-5-grams (the last forgives typos and word forms: "recomend",
+    "forecasting" / "forecasts"). Each score is scaled by the best passage's, then weighted by ``weights``
+    (BM25, word TF-IDF, character TF-IDF). The title counts twice. Fitted on the knowledge base only, so it is
+    rebuilt exactly from the saved passages (nothing pickled)."""
+
+    def __init__(self, passages: list[dict], weights=(0.4, 0.3, 0.3), k1: float = 1.2, b: float = 0.75):
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
         self.passages = check_passages(passages)
+        self.weights = tuple(float(w) for w in weights)
+        docs = [normalize_for_search(f"{p.get('title', '')} {p.get('title', '')} {p['text']}") for p in self.passages]
         self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")
-        self.matrix = self.vectorizer.fit_transform([f"{p.get('title', '')} {p['text']}" for p in self.passages])
+        self.matrix = self.vectorizer.fit_transform(docs)
+        self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+        self.char_matrix = self.chars.fit_transform(docs)
+        self.counts = CountVectorizer(stop_words="english")
+        tf = self.counts.fit_transform(docs).toarray().astype(float)
+        n, df = len(docs), (tf > 0).sum(0)
+        idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+        length = tf.sum(1, keepdims=True)
+        self.bm25 = idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / max(length.mean(), 1e-9)))
+
+    def scores(self, query: str) -> np.ndarray:
+        """One score per passage in [0, 1]: the weighted mean of the three scores, each scaled by its best."""
+        q = normalize_for_search(query)
+        parts = [self.bm25 @ (self.counts.transform([q]).toarray().ravel() > 0),
+                 (self.matrix @ self.vectorizer.transform([q]).T).toarray().ravel(),
+                 (self.char_matrix @ self.chars.transform([q]).T).toarray().ravel()]
+        words = parts[0].max() > 0 or parts[1].max() > 0
+        total = np.zeros(len(self.passages))
+        for w, s in zip(self.weights, parts):
+            total += w * (s / s.max() if s.max() > 0 else s)
+        return total if words else np.zeros(len(self.passages))  # no shared word: nothing is relevant
 
     def search(self, query: str, k: int = 3) -> list[tuple[int, float]]:
-        """The ``k`` best (passage index, cosine score), best first; scores 0 mean no shared term."""
-        scores = (self.matrix @ self.vectorizer.transform([query]).T).toarray().ravel()
+        """The ``k`` best (passage index, score), best first; scores 0 mean no shared word."""
+        scores = self.scores(query)
         order = np.argsort(-scores, kind="stable")[:k]
         return [(int(i), float(scores[i])) for i in order]
 
 
 # ----------------------------------------------------------------------------------- routing
 ROUTE_CONFIDENCE = 0.5  # the classifier's intent stands at or above this; below it a keyword cue may decide
-# Keyword cues, checked in this order: explicit phrasings that carry what the skill needs (a title,
-# a text, a horizon). They decide only when the classifier is unsure or says out-of-scope.
+# What the knowledge base is about, as users name it: a question that names one of these is a question for
+# the knowledge base even when the classifier is unsure ("what is the oil temperature in etth1").
+KB_ENTITIES = (r"applied[- ]?mlx|day ?[1-6]|day (?:one|two|three|four|five|six)|"
+               r"(?:recommendation|image(?: classification)?|chatbot|time series|forecasting|sentiment|multimodal)"
+               r" day|"
+               r"clinc(?:150)?|squad|ett(?:h1)?|movielens(?: 100k)?|sst-?2|glue|hymenoptera|imagenet|resnet(?:18)?|"
+               r"lstms?|grad[- ]?cam|(?:all-)?minilm(?:-l6-v2)?|distilbert|bert|gradio|ndcg|informer|"
+               r"(?:smoke|quick|full) profile|profiles|out[- ]of[- ]scope detection|"
+               r"extractive (?:qa|question answering)")
+# Keyword cues, checked in this order: a question that names what the knowledge base covers, then explicit
+# phrasings that carry what a skill needs (a title, a text, a horizon). They decide only when the classifier
+# is unsure or says out-of-scope: a tie-breaker, not the router.
 CUES: tuple[tuple[str, str], ...] = (
+    ("question", r"^(?:what|whats|what's|wat|who|when|where|which|why|how|is|are|does|do|tell me about|explain|"
+                 r"describe)\b.*\b(?:" + KB_ENTITIES + r")\b|\b(?:" + KB_ENTITIES + r")\b[^?]*\?\s*$"),
     ("sentiment", r"\b(review|sentiment|how does this (sound|read|feel)|positive or negative|tone of)\b"),
     ("recommend", r"\b(recommend\w*|suggest\w*|something like|similar to|movies? like|films? like|"
                   r"what (should|can) i watch|for user \d+)\b"),
     ("forecast", r"\b(forecast\w*|tomorrow|next \d+ (hours?|days?)|next (hour|day|week)|the load|"
                  r"oil temperature)\b"),
     ("image", r"\b(image|photo|picture|ant or a bee|bee or an ant)\b"),
-    ("question", r"^(what|who|when|where|which|why|how)\b|\?\s*$"),
 )
 
 
@@ -925,7 +1160,10 @@ class Assistant:
     # -- question answering
     def answer(self, question, context=None) -> dict:
         """Answer ``question`` from ``context`` (a str) or, without one, from the best passages of the
-        knowledge base. Returns {"answer" (None below the threshold), "score", "source", "sources"}."""
+        knowledge base. Returns {"answer" (None below the answer threshold), "score" and "confidence" (the span
+        probability), "passage" (the text the span comes from; None when no passage shares a word with the
+        question), "source" (its title, the span's characters, its retrieval score), "sources" (every passage
+        read)}."""
         question = _check_text(question, "question", MAX_MESSAGE_CHARS)
         if context is not None:
             context = _check_text(context, "context", MAX_CONTEXT_CHARS)
@@ -940,14 +1178,17 @@ class Assistant:
         sources = [{"title": p.get("title", ""), "retrieval_score": round(s, 4), "span_score": round(sp["score"], 4),
                     "combined_score": round(float(c), 4)} for (p, s), sp, c in zip(candidates, spans, combined)]
         found = retrieval > 0 and span["score"] >= self.answer_threshold and span["text"].strip() != ""
-        return {"answer": span["text"] if found else None, "score": span["score"],
+        return {"answer": span["text"] if found else None, "score": span["score"], "confidence": span["score"],
+                "passage": passage["text"] if retrieval > 0 else None,
                 "source": {"title": passage.get("title", ""), "start": span["start"], "end": span["end"],
                            "retrieval_score": retrieval}, "sources": sources}
 
     # -- chat
     def reply(self, message, history=None) -> Reply:
         """One chat turn, routed by ``route_message`` (the classifier, then the keyword cues): answer questions
-        from the knowledge base, name the component for the other skills, say "not sure" when unsure.
+        from the knowledge base (the span, its passage's title and its confidence; below the answer threshold,
+        "not sure" and the closest passage instead of a guess), name the component for the other skills, say
+        "not sure" when unsure.
         ``history`` (messages) is accepted for chat UIs."""
         if history is not None and not isinstance(history, (list, tuple)):
             raise ValueError("history must be a list of messages ({'role', 'content'}) or None")
@@ -955,7 +1196,12 @@ class Assistant:
         route = route_message(message, self.classify)
         if route.skill == "question":
             a = self.answer(message)
-            text = a["answer"] if a["answer"] is not None else NO_ANSWER
+            if a["answer"] is not None:  # the span; its passage and confidence travel in Reply.answer
+                text = a["answer"]
+            elif a.get("passage"):  # a span too weak to state: show where the answer should be, not a guess
+                text = f"{NOT_SURE_ANSWER} The closest passage I found, \"{a['source']['title']}\": {a['passage']}"
+            else:
+                text = NO_ANSWER
             return Reply(text, route.intent, route.confidence, sources=a["sources"], answer=a, route=route)
         text = NOT_SURE if route.skill == "not_sure" else SKILL_REPLIES.get(route.skill,
                                                                               f"(recognised intent: {route.skill})")
@@ -1062,3 +1308,151 @@ if __name__ == "__main__":  # python -m applied_mlx.assistant [artifact_dir]
     from .artifacts import artifact_dir
 
     chat_demo(Assistant.load(sys.argv[1] if len(sys.argv) > 1 else artifact_dir("Day3_Chatbot"))).launch()
+
+
+# ----------------------------------------------------------------------------------- evaluation sets
+DATA_DIR = Path(__file__).resolve().parents[1] / "Day3_Chatbot" / "data"  # the held-out sets, in the repository
+
+
+def _data_file(path, name: str) -> Path:
+    path = Path(path) if path is not None else DATA_DIR / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: the Day 3 evaluation sets live in Day3_Chatbot/data/ of the "
+                                "repository; pass the file's path")
+    return path
+
+
+def load_routing_set(path=None) -> list[tuple[str, str]]:
+    """The held-out routing set (``Day3_Chatbot/data/routing_set.csv``) as (message, skill) pairs."""
+    import csv
+
+    with open(_data_file(path, "routing_set.csv"), encoding="utf-8", newline="") as f:
+        return [(row["text"], row["skill"]) for row in csv.DictReader(f)]
+
+
+def load_qa_set(path=None) -> list[dict]:
+    """The held-out question set (``Day3_Chatbot/data/qa_set.jsonl``): {"id", "question", "answers",
+    "title", "answer_start"} per question, the answers occurring in the passage with that title."""
+    lines = _data_file(path, "qa_set.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def evaluate_routing(assistant, rows) -> dict:
+    """Route each (message, skill) pair as the chat does (``route_message`` with ``assistant.classify``).
+
+    Returns {"accuracy", "per_skill" (recall per true skill), "confusion" (a DataFrame, true skill x routed
+    skill), "errors" (a DataFrame of the misrouted messages)}; "not_sure" counts as wrong.
+    """
+    import pandas as pd
+
+    rows = list(rows)
+    texts = [t for t, _ in rows]
+    said = assistant.classify(texts)
+    routes = [decide_route(c["intent"], c["confidence"], c["unsure"], keyword_cue(t)) for t, c in zip(texts, said)]
+    frame = pd.DataFrame({"message": texts, "skill": [y for _, y in rows], "routed": [r.skill for r in routes],
+                          "intent": [c["intent"] for c in said],
+                          "confidence": [round(c["confidence"], 3) for c in said],
+                          "reason": [r.reason for r in routes]})
+    right = frame["skill"] == frame["routed"]
+    confusion = pd.crosstab(frame["skill"], frame["routed"])
+    return {"accuracy": float(right.mean()), "per_skill": right.groupby(frame["skill"]).mean().round(3).to_dict(),
+            "confusion": confusion, "errors": frame[~right].reset_index(drop=True)}
+
+
+def evaluate_qa(assistant, rows) -> dict:
+    """Ask each question of ``rows`` (``load_qa_set``'s dicts) through ``Assistant.reply``, end to end.
+
+    Returns {"qa_route_rate" (share routed to QA), "answered_rate" (share given a span, not "not sure"),
+    "em", "f1" (SQuAD's, in percent, over all questions: a question routed elsewhere or not answered scores 0),
+    "answered_f1" (F1 over the answered ones), "recall_at_1", "recall_at_3" (the gold passage among the
+    retriever's first 1 / 3), "table" (a DataFrame per question)}.
+    """
+    import pandas as pd
+
+    out = []
+    for r in rows:
+        reply = assistant.reply(r["question"])
+        routed = reply.route is not None and reply.route.skill == "question"
+        said = reply.answer["answer"] if routed and reply.answer and reply.answer["answer"] is not None else None
+        top = [assistant.knowledge_base[i].get("title", "") for i, _ in assistant.retriever.search(r["question"], 3)]
+        scores = squad_em_f1([said or ""], [r["answers"]])
+        out.append({"question": r["question"], "gold": r["answers"][0], "said": said, "title": r["title"],
+                    "routed": reply.route.skill if reply.route else None, "qa": routed, "answered": said is not None,
+                    "em": scores["exact_match"], "f1": scores["f1"], "at_1": top[:1] == [r["title"]],
+                    "at_3": r["title"] in top, "confidence": reply.answer["score"] if reply.answer else None})
+    table = pd.DataFrame(out)
+    answered = table[table["answered"]]
+    return {"qa_route_rate": float(table["qa"].mean()), "answered_rate": float(table["answered"].mean()),
+            "em": float(table["em"].mean()), "f1": float(table["f1"].mean()),
+            "answered_f1": float(answered["f1"].mean()) if len(answered) else float("nan"),
+            "recall_at_1": float(table["at_1"].mean()), "recall_at_3": float(table["at_3"].mean()), "table": table}
+
+
+def qa_validation_rows(passages=None) -> list[dict]:
+    """Questions generated from the passages themselves, with their gold spans: the validation split that the
+    answer threshold is chosen on (never the held-out ``load_qa_set``: a question of it is left out). Per
+    passage, where its text allows: "what exactly is <title>" (the words after "<title> is", to the first comma
+    or full stop), "in which year was <title> introduced" (its one year) and "who is behind <title>" (the
+    "<Name> and colleagues" or "by <Name>" words)."""
+    rows, held = [], held_out_texts()
+    for p in passages or KNOWLEDGE_BASE:
+        title, text = p.get("title", ""), p["text"]
+        found = re.match(re.escape(title) + r"(?:,[^,]*,)? is (an? [^.,;]+)", text)
+        if found:
+            rows.append((f"what exactly is {title.lower()}", found.group(1)))
+        years = re.findall(r"\b(?:19|20)\d\d\b", text)
+        if len(set(years)) == 1:
+            rows.append((f"in which year was {title.lower()} introduced", years[0]))
+        who = re.search(r"\b([A-Z]\w+ and (?:colleagues|[A-Z]\w+))\b", text) or \
+            re.search(r"\bby ([A-Z][\w-]+(?: [A-Z][\w-]+)*)", text)
+        if who:
+            rows.append((f"who is behind {title.lower()}", who.group(1)))
+        rows = [r if isinstance(r, dict) else {"question": r[0], "answers": [r[1]], "title": title} for r in rows]
+    return [r for r in rows if r["question"] not in held]
+
+
+def choose_answer_threshold(scores, f1s, grid=None) -> float:
+    """The span probability above which the chat states an answer: the one that maximises the summed
+    (F1 - 50) of the answers it states on a validation set (an answer counts for it when it is more right than
+    wrong, against it otherwise; "not sure" counts 0). Ties go to the lowest threshold."""
+    scores, f1s = np.asarray(scores, float), np.asarray(f1s, float)
+    grid = np.round(np.arange(0.0, 1.0, 0.01), 2) if grid is None else grid
+    gains = [float(((f1s - 50) * (scores >= t)).sum()) for t in grid]
+    return float(grid[int(np.argmax(gains))])
+
+
+@torch.no_grad()
+def sentence_embeddings(model, tokenizer, texts, max_length: int = 32, batch_size: int = 64) -> np.ndarray:
+    """The mean of ``model.backbone``'s token vectors over the real tokens, per text: what a
+    ``MeanPoolingClassifier``'s head reads (dropout aside)."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for lo in range(0, len(texts), batch_size):
+        enc = {k: v.to(device) for k, v in encode_texts(tokenizer, texts[lo:lo + batch_size], max_length).items()}
+        hidden = model.backbone(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        out.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.config.hidden_size))
+
+
+def fit_skill_head(model, tokenizer, train_pairs, max_length: int = 32, c: float = 10.0):
+    """Fit only the head of a ``MeanPoolingClassifier`` (the encoder frozen): a multinomial logistic
+    regression on ``sentence_embeddings`` of the (text, label) pairs, copied into ``model.classifier``, so that
+    the model's softmax is the regression's. Seconds on a CPU where fine-tuning the encoder takes minutes; the
+    sentence encoder already places paraphrases together. Returns ``model``.
+
+    c: the inverse L2 strength of the regression.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    to_id = model.config.label2id
+    x = sentence_embeddings(model, tokenizer, [t for t, _ in train_pairs], max_length)
+    y = np.array([to_id[label] for _, label in train_pairs])
+    if len(set(y)) != model.config.num_labels:
+        raise ValueError(f"fit_skill_head needs examples of all {model.config.num_labels} labels, got {len(set(y))}")
+    clf = LogisticRegression(C=c, max_iter=3000).fit(x, y)
+    with torch.no_grad():
+        model.classifier.weight.copy_(torch.as_tensor(clf.coef_, dtype=model.classifier.weight.dtype))
+        model.classifier.bias.copy_(torch.as_tensor(clf.intercept_, dtype=model.classifier.bias.dtype))
+    return model
