@@ -105,13 +105,21 @@ def status_path(root: str | os.PathLike | None = None) -> Path:
     return state_dir(root) / STATUS_FILE
 
 
+REPO_VAR = "APPLIED_MLX_REPO"  # a checkout of the repository, where the package is installed without its notebooks
+
+
 def notebook_of(day: str) -> Path:
-    """The day's notebook in the repository; FileNotFoundError saying what is needed when it is not there."""
-    found = sorted((REPO_ROOT / day).glob("*.ipynb"))
-    if not found:
-        raise FileNotFoundError(f"no notebook in {REPO_ROOT / day}: building a component runs its day's notebook, "
-                                "so it needs a checkout of the repository")
-    return found[0]
+    """The day's notebook: in ``$APPLIED_MLX_REPO`` if set (Colab clones the release there), else in the checkout
+    the package runs from; FileNotFoundError saying what is needed when it is in neither."""
+    places = [Path(os.environ[REPO_VAR]).expanduser()] if os.environ.get(REPO_VAR, "").strip() else []
+    places.append(REPO_ROOT)
+    for place in places:
+        found = sorted((place / day).glob("*.ipynb"))
+        if found:
+            return found[0]
+    raise FileNotFoundError(f"no notebook in {' or '.join(str(p / day) for p in places)}: building a component runs "
+                            f"its day's notebook, so it needs a checkout of the repository (git clone it and set "
+                            f"{REPO_VAR} to its folder)")
 
 
 def retry_command(day: str, profile: str = "quick", root: str | os.PathLike | None = None) -> str:

@@ -117,3 +117,14 @@ def test_a_status_left_by_a_dead_process_reads_stopped(tmp_path):
                       "Day2_ImageClassification": "stopped"}
     assert "not running" in status["components"]["Day4_TimeSeries"]["error"]
     assert build.read_status(tmp_path / "absent.json") is None
+
+
+def test_notebooks_are_found_in_a_named_checkout_or_the_error_says_how(tmp_path, monkeypatch):
+    """Installed from a wheel (Colab), the package has no notebooks: APPLIED_MLX_REPO points at a clone."""
+    (tmp_path / "Day4_TimeSeries").mkdir()
+    (tmp_path / "Day4_TimeSeries" / "time_series.ipynb").write_text("{}")
+    monkeypatch.setenv(build.REPO_VAR, str(tmp_path))
+    assert build.notebook_of("Day4_TimeSeries") == tmp_path / "Day4_TimeSeries" / "time_series.ipynb"
+    monkeypatch.setattr(build, "REPO_ROOT", tmp_path / "site-packages")
+    with pytest.raises(FileNotFoundError, match="APPLIED_MLX_REPO"):
+        build.notebook_of("Day1_Recommendation")
