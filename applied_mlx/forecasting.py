@@ -560,7 +560,7 @@ def blend_with_linear(model: LSTMForecaster, linear: LinearBaseline, weight: flo
     same look-back and horizon; weight: the LSTM's share, in [0, 1] (``choose_blend_weight`` picks it
     on validation). The result saves and loads like any ``LSTMForecaster`` (``blend=True``).
     """
-    if not isinstance(model, LSTMForecaster) or model.highway is not None:
+    if not isinstance(model, LinearHighway) or model.highway is not None:  # a notebook's own copy of the class too
         raise ValueError("blend a trained plain LSTMForecaster (built with highway=False, blend=False)")
     weight = float(weight)
     if not 0.0 <= weight <= 1.0:
