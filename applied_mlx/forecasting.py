@@ -27,6 +27,7 @@ rebuilt from the ``LSTMConfig`` it was built with, checked against the weights f
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +112,87 @@ def synthetic_series(n_rows: int = 2000, columns=ETT_COLUMNS, seed: int = 0,
     return pd.DataFrame(values.astype("float32"), index=index, columns=list(columns))
 
 
+def load_csv(path: str | Path, target: str | None = None, timestamp: str | None = None) -> pd.DataFrame:
+    """Any CSV of a regular time series, shaped like ``load_etth1``'s: a DatetimeIndex named ``date``, float32 columns.
+
+    timestamp: the column of times (default ``date`` if there is one, else the first column).
+    target: a column that must be among the numeric ones (the one a notebook plots).
+    Other non-numeric columns are dropped. A ValueError says what is wrong with a file that cannot be read,
+    has no time column or no numeric column, holds missing values, or whose times are not at regular steps.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no such CSV file: {path}")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not a readable CSV: {e}") from None
+    timestamp = timestamp or ("date" if "date" in frame.columns else str(frame.columns[0]))
+    if timestamp not in frame.columns:
+        raise ValueError(f"{path} has no column {timestamp!r}; its columns are {list(frame.columns)}")
+    try:
+        with warnings.catch_warnings():  # "could not infer format": dateutil parses each time instead, fine here
+            warnings.simplefilter("ignore", UserWarning)
+            index = pd.DatetimeIndex(pd.to_datetime(frame.pop(timestamp)), name="date")
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path}: the column {timestamp!r} does not hold timestamps ({e})") from None
+    numeric = frame.select_dtypes("number")
+    if numeric.shape[1] == 0 or len(numeric) < 3:
+        raise ValueError(f"{path} needs at least 3 rows and one numeric column besides {timestamp!r}; "
+                         f"it has {len(numeric)} rows and the columns {list(frame.columns)}")
+    if target is not None and target not in numeric.columns:
+        raise ValueError(f"{path} has no numeric column {target!r}; its numeric columns are {list(numeric.columns)}")
+    if numeric.isna().any().any():
+        raise ValueError(f"{path} has missing values in {list(numeric.columns[numeric.isna().any()])}; "
+                         "fill or drop them first")
+    numeric.index = index
+    frequency(numeric)  # regular steps, or a ValueError
+    return numeric.astype("float32")
+
+
+def frequency(frame: pd.DataFrame) -> str:
+    """The pandas frequency of ``frame``'s regular DatetimeIndex (``'h'`` for ETTh1); ValueError if it has none."""
+    index = frame.index
+    freq = None
+    if isinstance(index, pd.DatetimeIndex) and len(index) >= 3:
+        with warnings.catch_warnings():  # pandas 3 warns that infer_freq will return an offset: take either
+            warnings.simplefilter("ignore")
+            freq = pd.infer_freq(index)
+    if freq is None:
+        raise ValueError("the series needs a DatetimeIndex of at least 3 times at regular steps (e.g. hourly, "
+                         "no gaps, no duplicates, in order); resample it first")
+    try:
+        offset = pd.tseries.frequencies.to_offset(freq)
+        pd.Timedelta(offset)
+    except ValueError:
+        raise ValueError(f"the series' steps ({freq!r}) vary in length; resample it to a fixed step") from None
+    return offset.freqstr
+
+
+def load_dataset(dataset: str, data: str = "ETTh1", target: str | None = None, seed: int = 0,
+                 n_rows: int = 1500) -> tuple[pd.DataFrame, str]:
+    """(the series, its name) for a notebook's ``dataset`` parameter.
+
+    dataset: ``"ETTh1"``, or the path of a CSV (``load_csv``: a timestamp column and numeric columns).
+    data: the profile's data for ETTh1 (``settings(profile)["data"]``): ``"synthetic"`` (the smoke profile)
+        puts ``synthetic_series(n_rows)`` in its place.
+    """
+    if dataset != "ETTh1":
+        return load_csv(dataset, target=target), Path(dataset).name
+    if data == "synthetic":
+        return synthetic_series(n_rows, seed=seed), "synthetic"
+    frame = load_etth1()
+    if target is not None and target not in frame.columns:
+        raise ValueError(f"ETTh1 has no column {target!r}; its columns are {list(frame.columns)}")
+    return frame, "ETTh1"
+
+
+def split_sizes(n_rows: int) -> tuple[int, int, int]:
+    """Rows in train/validation/test for a series other than ETTh1: 60/20/20 %, in time order."""
+    n_train, n_val = int(n_rows * 0.6), int(n_rows * 0.2)
+    return n_train, n_val, n_rows - n_train - n_val
+
+
 def protocol_splits(n_rows: int, lookback: int, sizes: tuple[int, int, int] | None = None) -> dict:
     """Row ranges ``{"train": (start, end), "val": ..., "test": ...}`` of the benchmark protocol.
 
@@ -119,8 +201,7 @@ def protocol_splits(n_rows: int, lookback: int, sizes: tuple[int, int, int] | No
         (their first window looks back into the previous part) but every target stays inside.
     """
     if sizes is None:
-        sizes = ETT_SPLIT if n_rows >= sum(ETT_SPLIT) else (int(n_rows * 0.6), int(n_rows * 0.2),
-                                                           n_rows - int(n_rows * 0.6) - int(n_rows * 0.2))
+        sizes = ETT_SPLIT if n_rows >= sum(ETT_SPLIT) else split_sizes(n_rows)
     n_train, n_val, n_test = sizes
     if n_train + n_val + n_test > n_rows:
         raise ValueError(f"the split needs {n_train + n_val + n_test} rows, the series has {n_rows}")
@@ -368,38 +449,21 @@ class LSTMConfig:
             raise ValueError("choose highway (the LSTM as a residual) or blend (a weighted mean), not both")
 
 
-class LSTMForecaster(nn.Module):
-    """Look-back ``(B, L, C)`` -> forecast ``(B, H, C)``: RevIN, channel independence, an LSTM over
-    segments of the look-back, and a linear head giving all ``H`` steps at once.
+class LinearHighway:
+    """The least-squares line inside an ``LSTMForecaster``: LSTNet's highway, or a blend with it.
 
-    patch_len: hours per LSTM step (``lookback`` must be a multiple); 24 = one day per step.
-    highway: add an LSTNet-style linear "highway" (Lai et al., 2018): an autoregressive linear map
-        of the window, per channel, with ``LinearBaseline``'s last-value subtraction,
-        ``W (x - x_last) + b + x_last``. The LSTM's head is then zero at the start, so the model
-        begins as that linear map and the LSTM learns the *residual*. ``init_highway_from`` copies
+    highway=True (Lai et al., LSTNet, 2018): the forecast is the LSTM's head *plus* the per-channel
+        linear map ``W (x - x_last) + b + x_last`` of ``LinearBaseline``. The head starts at zero, so
+        the untrained model is that map and the LSTM learns the residual; ``init_highway_from`` copies
         in a least-squares solution.
-    blend: a forecast combination instead: ``w * LSTM + (1 - w) * linear``, with the linear map
-        ``W (x - x_last) + b + x_last`` frozen and ``w`` a buffer (``blend_weight``) that travels in
-        the weights. ``blend_with_linear`` builds one from a trained plain model.
-    Every argument is kept in ``self.config`` (an ``LSTMConfig``), which saving writes.
+    blend=True (Bates and Granger, 1969): the forecast is ``w * LSTM + (1 - w) * linear``, with the
+        linear map frozen and ``w`` a buffer (``blend_weight``) that travels in the weights;
+        ``blend_with_linear`` builds one from a trained plain model.
+    studies/day4/README.md compares the two on ETTh1.
     """
 
-    def __init__(self, lookback: int, horizon: int, num_channels: int, patch_len: int = 24,
-                 hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.1, revin: bool = True,
-                 highway: bool = False, blend: bool = False):
-        super().__init__()
-        self.config = LSTMConfig(lookback=lookback, horizon=horizon, num_channels=num_channels, patch_len=patch_len,
-                                 hidden_size=hidden_size, num_layers=num_layers, dropout=dropout, revin=revin,
-                                 highway=highway, blend=blend)
-        self.lookback, self.horizon, self.num_channels = lookback, horizon, num_channels
-        self.patch_len = patch_len
-        self.revin = RevIN(num_channels) if revin else None
-        self.embed = nn.Sequential(nn.Linear(patch_len, hidden_size), nn.ReLU())
-        self.lstm = nn.LSTM(hidden_size, hidden_size, num_layers=num_layers, batch_first=True,
-                            dropout=dropout if num_layers > 1 else 0.0)
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden_size, horizon)
-        self.highway = nn.Linear(lookback, horizon) if highway or blend else None
+    def _add_linear(self, highway: bool, blend: bool) -> None:
+        self.highway = nn.Linear(self.lookback, self.horizon) if highway or blend else None
         self.blend = blend
         if blend:
             self.highway.requires_grad_(False)  # the least-squares map stays as it was solved
@@ -426,39 +490,67 @@ class LSTMForecaster(nn.Module):
             self.highway.bias.copy_(weight[-1])
         return self
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.blend:
-            w = self.blend_weight
-            return w * self._lstm(x, residual=False) + (1 - w) * self._linear(x)
-        return self._lstm(x, residual=self.highway is not None)
-
     def _linear(self, x: torch.Tensor) -> torch.Tensor:
         """The highway's map alone, per channel, in the input's units: ``W (x - x_last) + b + x_last``."""
         last = x[:, -1:, :]
         return nn.functional.linear((x - last).transpose(1, 2), self.highway.weight,
                                     self.highway.bias).transpose(1, 2) + last
 
-    def _lstm(self, x: torch.Tensor, residual: bool) -> torch.Tensor:
+    def _residual(self, y: torch.Tensor, series: torch.Tensor) -> torch.Tensor:
+        """highway=True: the head's output ``y`` (B*C, H) plus ``W (z - z_last) + z_last`` of each normalised series.
+
+        In RevIN's space this maps back to exactly ``W (x - x_last) + x_last`` (RevIN is affine per window);
+        the bias is added in ``_finish``, after RevIN, so that it does not scale with each window's spread.
+        """
+        if not self.config.highway:
+            return y
+        last = series[:, -1:]
+        return y + nn.functional.linear(series - last, self.highway.weight) + last
+
+    def _finish(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The forecast ``y`` (B, H, C) in the series' units: plus the highway's bias, or blended with the line."""
+        if self.config.highway:
+            return y + self.highway.bias[:, None]
+        if self.blend:
+            return self.blend_weight * y + (1 - self.blend_weight) * self._linear(x)
+        return y
+
+
+class LSTMForecaster(LinearHighway, nn.Module):
+    """Look-back (B, L, C) -> forecast (B, H, C): RevIN, each channel its own sequence, an LSTM over
+    segments of ``patch_len`` steps, and a linear head that gives all H steps at once.
+    highway, blend: the least-squares line inside the model (see ``LinearHighway``)."""
+
+    def __init__(self, lookback: int, horizon: int, num_channels: int, patch_len: int = 24,
+                 hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.1, revin: bool = True,
+                 highway: bool = False, blend: bool = False):
+        super().__init__()
+        self.config = LSTMConfig(lookback=lookback, horizon=horizon, num_channels=num_channels, patch_len=patch_len,
+                                 hidden_size=hidden_size, num_layers=num_layers, dropout=dropout, revin=revin,
+                                 highway=highway, blend=blend)
+        self.lookback, self.horizon, self.num_channels = lookback, horizon, num_channels
+        self.patch_len = patch_len
+        self.revin = RevIN(num_channels) if revin else None
+        self.embed = nn.Sequential(nn.Linear(patch_len, hidden_size), nn.ReLU())  # a segment -> an LSTM input
+        self.lstm = nn.LSTM(hidden_size, hidden_size, num_layers=num_layers, batch_first=True,
+                            dropout=dropout if num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, horizon)  # the last hidden state -> all H future steps
+        self._add_linear(highway, blend)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, lookback, channels = x.shape
-        if self.revin is not None:
-            x, stats = self.revin.normalize(x)
-        # Channel independence: each channel becomes its own sequence of day-long segments.
-        series = x.permute(0, 2, 1).reshape(batch * channels, lookback)
+        z, stats = self.revin.normalize(x) if self.revin is not None else (x, None)
+        # Channel independence: each of the C variables is its own sequence, through the same weights.
+        series = z.permute(0, 2, 1).reshape(batch * channels, lookback)
         segments = series.reshape(batch * channels, lookback // self.patch_len, self.patch_len)
-        _, (hidden, _) = self.lstm(self.embed(segments))
+        _, (hidden, _) = self.lstm(self.embed(segments))  # L / patch_len recurrent steps
         y = self.head(self.dropout(hidden[-1]))  # (B*C, H): every future step from the last state
-        if residual:
-            # W (z - z_last) + z_last in RevIN's space maps back to exactly W (x - x_last) + x_last
-            # (RevIN is affine per window); the bias is added after RevIN, in the series' units,
-            # so that it does not scale with each window's spread: the LinearBaseline, term for term.
-            last = series[:, -1:]
-            y = y + nn.functional.linear(series - last, self.highway.weight) + last
+        y = self._residual(y, series)
         y = y.reshape(batch, channels, self.horizon).permute(0, 2, 1)
         if self.revin is not None:
             y = self.revin.denormalize(y, stats)
-        if residual:
-            y = y + self.highway.bias[:, None]
-        return y
+        return self._finish(y, x)
 
 
 def blend_with_linear(model: LSTMForecaster, linear: LinearBaseline, weight: float) -> LSTMForecaster:
@@ -468,7 +560,7 @@ def blend_with_linear(model: LSTMForecaster, linear: LinearBaseline, weight: flo
     same look-back and horizon; weight: the LSTM's share, in [0, 1] (``choose_blend_weight`` picks it
     on validation). The result saves and loads like any ``LSTMForecaster`` (``blend=True``).
     """
-    if not isinstance(model, LSTMForecaster) or model.highway is not None:
+    if not isinstance(model, LinearHighway) or model.highway is not None:  # a notebook's own copy of the class too
         raise ValueError("blend a trained plain LSTMForecaster (built with highway=False, blend=False)")
     weight = float(weight)
     if not 0.0 <= weight <= 1.0:

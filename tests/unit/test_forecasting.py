@@ -422,3 +422,27 @@ def test_a_huge_finite_history_is_refused_instead_of_forecasting_nan(saved):
         forecaster.forecast(swinging, 24)
     level = forecaster.forecast(np.full((60, 2), 1e6), 24)  # large but representable: a finite answer
     assert np.isfinite(level.values).all()
+
+
+def test_load_csv_reads_any_regular_series_and_refuses_bad_files(tmp_path):
+    frame = fc.synthetic_series(50, columns=("load", "temp"))
+    good = tmp_path / "good.csv"
+    frame.reset_index().rename(columns={"date": "time"}).assign(site="a").to_csv(good, index=False)
+    loaded = fc.load_csv(good, target="temp")  # the first column is the time; the text column is dropped
+    assert list(loaded.columns) == ["load", "temp"] and loaded.index.name == "date"
+    assert np.allclose(loaded.to_numpy(), frame.to_numpy()) and fc.frequency(loaded) == "h"
+    assert fc.load_dataset(str(good), target="temp")[1] == "good.csv"
+    assert fc.load_dataset("ETTh1", data="synthetic", n_rows=30)[0].shape == (30, 7)
+    cases = {"no such CSV": tmp_path / "missing.csv",
+             "no numeric column 'OT'": good,
+             "does not hold timestamps": frame.reset_index(drop=True).assign(date="x"),
+             "missing values": frame.assign(load=np.nan),
+             "regular steps": frame.drop(frame.index[5]),
+             "at least 3 rows": frame.iloc[:2]}
+    for message, case in cases.items():
+        if isinstance(case, pd.DataFrame):
+            path = tmp_path / "bad.csv"
+            (case.reset_index() if "date" not in case.columns else case[["date", "load"]]).to_csv(path, index=False)
+            case = path
+        with pytest.raises(ValueError, match=message):
+            fc.load_csv(case, target="OT" if message.startswith("no numeric") else None)
