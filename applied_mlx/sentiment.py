@@ -3,6 +3,8 @@
 The general text-classification pieces (any labels, any ``AutoModelForSequenceClassification``)
 are reusable by other days:
 
+- ``train_one_epoch`` / ``loader_accuracy``: the plain fine-tuning loop the lesson writes out
+  (``training.fit`` takes over for the remaining epochs);
 - ``TextClassificationDataset`` (tokenized once, no padding) + ``DynamicPaddingCollator`` (pads each
   batch only to its longest member) + ``LengthBucketSampler`` (training batches of similar lengths);
 - ``length_bucketed_batches`` and ``predict_logits``: batched inference in length order, results
@@ -33,6 +35,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from .data import resolve_model
 from .text import shows_something, without_lone_surrogates
 from .training import LengthBucketSampler, linear_warmup_scheduler  # noqa: F401  (re-exported for the lesson)
 
@@ -67,16 +70,22 @@ def settings(profile: str) -> dict:
 
 # Data --------------------------------------------------------------------------------------
 
-def load_sst2():
+def load_sst2(root=None):
     """SST-2 (GLUE) as two DataFrames ``(train, dev)`` with columns ``sentence`` and ``label`` (0/1).
 
-    The data come through ``applied_mlx.data.fetch("sst2")`` (mirror, cache or download).
+    root: a folder holding ``train.tsv`` and ``dev.tsv`` in SST-2's format (``sentence<TAB>label``, a
+    header line) to use your own data; default SST-2 itself, through ``applied_mlx.data.fetch("sst2")``
+    (mirror, cache or download).
     """
     import pandas as pd
 
     from .data import fetch
 
-    root = fetch("sst2")
+    root = fetch("sst2") if root is None else Path(root)
+    missing = [name for name in ("train.tsv", "dev.tsv") if not (root / name).is_file()]
+    if missing:
+        raise ValueError(f"{root} has no {' or '.join(missing)}: a data folder needs train.tsv and dev.tsv "
+                         "(sentence<TAB>label, with a header line)")
     frames = []
     for name in ("train.tsv", "dev.tsv"):
         # QUOTE_NONE: the sentences contain bare quote characters; keep_default_na: "null" is a word.
@@ -168,8 +177,6 @@ def load_text_classifier(name_or_path, label_names: Sequence[str] = LABEL_NAMES)
     randomly initialised one (transformers says which weights were new).
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from .data import resolve_model
 
     source = resolve_model(name_or_path)
     tokenizer = AutoTokenizer.from_pretrained(source)
@@ -300,7 +307,46 @@ def predict_logits(model: nn.Module, tokenizer, texts: Sequence[str], *, max_len
     return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
 
-# Training helpers --------------------------------------------------------------------------
+# Training ----------------------------------------------------------------------------------
+
+def train_one_epoch(model, train_loader, optimizer, scheduler=None, grad_clip: float | None = 1.0) -> list[float]:
+    """One pass of fine-tuning over ``train_loader``'s dict batches; returns every batch's loss.
+
+    scheduler: stepped after every batch (warm-up, then decay); grad_clip: the largest gradient norm.
+    """
+    device = next(model.parameters()).device
+    model.train()
+    losses = []
+    for batch in train_loader:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        loss = nn.functional.cross_entropy(logits, batch["labels"])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        losses.append(loss.item())
+    return losses
+
+
+@torch.no_grad()
+def loader_accuracy(model, loader) -> float:
+    """Share of a labelled loader's items whose largest logit is their label."""
+    device = next(model.parameters()).device
+    model.eval()
+    correct = total = 0
+    for batch in loader:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        correct += int((logits.argmax(dim=-1) == batch["labels"]).sum())
+        total += len(batch["labels"])
+    return correct / max(total, 1)
+
+
+# Baseline ----------------------------------------------------------------------------------
 
 def tfidf_baseline(train_texts: Sequence[str], train_labels: Sequence[int], C: float = 4.0):
     """A fitted scikit-learn pipeline: TF-IDF of words and word pairs, then logistic regression.
@@ -320,11 +366,12 @@ def tfidf_baseline(train_texts: Sequence[str], train_labels: Sequence[int], C: f
 
 def softmax_with_temperature(logits, temperature: float = 1.0) -> np.ndarray:
     """Softmax of ``logits / temperature`` (float64); T > 1 softens, T < 1 sharpens."""
-    from .metrics import softmax
-
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    return softmax(np.asarray(logits, dtype=np.float64) / temperature, axis=-1)
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = z - z.max(axis=-1, keepdims=True)  # the same probabilities, and exp() cannot overflow
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def nll_at_temperature(logits, labels, temperature: float) -> float:

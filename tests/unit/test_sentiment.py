@@ -9,6 +9,7 @@ import torch
 
 from applied_mlx import sentiment as S
 from applied_mlx.artifacts import ArtifactError, Component
+from applied_mlx.env import seed_everything
 from applied_mlx.training import fit
 
 
@@ -115,6 +116,43 @@ def test_tiny_model_learns_the_smoke_task_with_the_shared_loop(tmp_path):
         seed=0, progress=False)
     logits = S.predict_logits(model, tokenizer, dev.sentence.tolist())
     assert np.mean(logits.argmax(1) == dev.label.values) > 0.8
+
+
+def test_the_written_out_epoch_is_the_shared_loops_epoch(tmp_path):
+    # The lesson trains its first epoch with train_one_epoch, then hands over to fit: the same seed gives
+    # the same weights either way, and loader_accuracy agrees with the logits.
+    train, _ = S.make_smoke_sentiment_data(n_train=64, n_dev=8, seed=0)
+    folder = S.build_tiny_text_model(tmp_path, S.smoke_vocabulary(), seed=1)
+    weights = []
+    for written_out in (True, False):
+        model, tokenizer = S.load_text_classifier(folder)
+        loader = S.text_loader(train.sentence, train.label, tokenizer, batch_size=16, shuffle=True)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+        scheduler = S.linear_warmup_scheduler(optimizer, len(loader))
+        if written_out:
+            seed_everything(0)
+            losses = S.train_one_epoch(model, loader, optimizer, scheduler, grad_clip=1.0)
+            assert len(losses) == len(loader) and all(np.isfinite(losses))
+        else:
+            fit(model, loader, optimizer=optimizer, scheduler=scheduler, scheduler_interval="batch", num_epochs=1,
+                grad_clip=1.0, seed=0, progress=False)
+        weights.append({k: v.clone() for k, v in model.state_dict().items()})
+    for name, value in weights[0].items():
+        torch.testing.assert_close(value, weights[1][name], msg=name)
+    eval_loader = S.text_loader(train.sentence, train.label, tokenizer, batch_size=16)
+    logits = S.predict_logits(model, tokenizer, train.sentence.tolist())
+    assert S.loader_accuracy(model, eval_loader) == pytest.approx(np.mean(logits.argmax(1) == train.label.values))
+
+
+def test_load_sst2_reads_a_folder_of_your_own(tmp_path):
+    (tmp_path / "train.tsv").write_text('sentence\tlabel\na "null" film\t0\nnull\t1\n', encoding="utf-8")
+    (tmp_path / "dev.tsv").write_text("sentence\tlabel\nfine\t1\n", encoding="utf-8")
+    train, dev = S.load_sst2(tmp_path)
+    assert train.sentence.tolist() == ['a "null" film', "null"] and train.label.tolist() == [0, 1]
+    assert len(dev) == 1
+    (tmp_path / "dev.tsv").unlink()
+    with pytest.raises(ValueError, match="dev.tsv"):
+        S.load_sst2(tmp_path)
 
 
 def test_freeze_word_embeddings_leaves_the_rest_trainable(tmp_path):
