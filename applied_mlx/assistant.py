@@ -9,13 +9,15 @@ The pieces, each usable alone:
   longest row (``trim_padding``).
 - ``MeanPoolingClassifier`` / ``new_intent_classifier`` / ``train_intent_classifier``: a sequence
   classifier on the mean of the encoder's token vectors (any encoder: BERT, DistilBERT, MiniLM),
-  created from a seed and fine-tuned with a faster-learning head and a warm-up + linear schedule;
+  created from a seed and fine-tuned with a faster-learning head and a warm-up + linear schedule
+  (``fine_tuning_optimizer``);
   ``load_intent_model`` loads either kind back.
 - ``apply_threshold`` / ``choose_threshold``: "I'm not sure" below a max-softmax confidence.
 - ``new_qa_model`` / ``train_qa_model``: the span head, created from a seed, and its fine-tuning.
-- ``qa_features`` / ``best_span`` / ``extract_answer``: long contexts split into overlapping
-  windows (a stride), the answer span found from start/end logits and mapped back to characters
-  through the tokenizer's offsets.
+- ``qa_features`` / ``answer_token_span`` / ``best_span`` / ``extract_answers``: long contexts split into
+  overlapping windows (a stride), a gold character span turned into start/end token positions for
+  training, the answer span found from start/end logits and mapped back to characters through the
+  tokenizer's offsets.
 - ``squad_em_f1``: the official SQuAD v1.1 exact match and F1.
 - ``Retriever``: BM25 + word and character TF-IDF over the knowledge base (no training, forgiving of
   typos, rebuilt exactly from the saved passages).
@@ -296,13 +298,13 @@ PROFILE_SETTINGS = {
                   warmup=0.1, batch_size=16,
                   qa_train_questions=40, qa_eval_questions=20, qa_max_length=64, qa_stride=16,
                   qa_epochs=1, qa_lr=1e-3, skill_epochs=1, skill_lr=1e-3, squad_train_titles=5, **_COMMON),
-    # quick: real CLINC150 / SQuAD, the offline stand-in encoder, small subsets sized for a 2-core CPU.
+    # quick: real CLINC150 / SQuAD, the small stand-in encoder, subsets sized for ten minutes on a 2-core CPU.
     # Mean pooling and a head learning 30x faster than the encoder under a warm-up + linear schedule:
-    # measured against the [CLS] head at one learning rate (see the day's README).
+    # measured against the [CLS] head at one learning rate (see studies/day3/README.md).
     "quick": dict(intent_model=STAND_IN_MODEL, qa_model=STAND_IN_MODEL, train_per_intent=30, val_per_intent=5,
-                  max_length=32, intent_pooling="mean", intent_epochs=3, intent_lr=1e-4, intent_head_lr=3e-3,
+                  max_length=32, intent_pooling="mean", intent_epochs=2, intent_lr=1e-4, intent_head_lr=3e-3,
                   warmup=0.1, batch_size=32,
-                  qa_train_questions=4000, qa_eval_questions=300, qa_max_length=192, qa_stride=64,
+                  qa_train_questions=2000, qa_eval_questions=300, qa_max_length=192, qa_stride=64,
                   qa_epochs=1, qa_lr=2e-4, skill_epochs=8, skill_lr=1e-4, squad_train_titles=24, **_COMMON),
     # full: the reference protocol (GPU): DistilBERT on all of CLINC150 with its usual [CLS] head, the
     # SQuAD-distilled DistilBERT evaluated as is on the whole dev set (qa_train_questions=0: no fine-tuning)
@@ -600,9 +602,10 @@ def load_intent_model(path):
     return AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
 
 
-def _optimizer(model, lr: float, head_lr: float | None, steps: int, warmup: float | None):
-    """AdamW with the head (the parameters outside the base encoder) at ``head_lr``, and a warm-up +
-    linear decay over ``steps`` batches (None: a constant rate)."""
+def fine_tuning_optimizer(model, lr: float, head_lr: float | None, steps: int, warmup: float | None):
+    """(AdamW, scheduler): the encoder at ``lr``, the head (the parameters outside the base encoder) at
+    ``head_lr`` (None: ``lr``), and a warm-up + linear decay over ``steps`` batches (``warmup`` None: no
+    scheduler, a constant rate). Step the scheduler after every batch."""
     from .training import linear_warmup_scheduler
 
     prefix = model.base_model_prefix + "."
@@ -611,6 +614,9 @@ def _optimizer(model, lr: float, head_lr: float | None, steps: int, warmup: floa
               {"params": [p for n, p in named if not n.startswith(prefix)], "lr": head_lr or lr}]
     optimizer = torch.optim.AdamW([g for g in groups if g["params"]])
     return optimizer, (None if warmup is None else linear_warmup_scheduler(optimizer, steps, warmup))
+
+
+_optimizer = fine_tuning_optimizer  # the earlier private name
 
 
 def train_intent_classifier(model, tokenizer, train_pairs, val_pairs, *, max_length: int, batch_size: int,
@@ -625,7 +631,7 @@ def train_intent_classifier(model, tokenizer, train_pairs, val_pairs, *, max_len
     to_id = model.config.label2id
     train = intent_loader(tokenizer, train_pairs, to_id, max_length, batch_size, shuffle=True, seed=seed)
     val = intent_loader(tokenizer, val_pairs, to_id, max_length, 128)
-    optimizer, scheduler = _optimizer(model, lr, head_lr, len(train) * epochs, warmup)
+    optimizer, scheduler = fine_tuning_optimizer(model, lr, head_lr, len(train) * epochs, warmup)
     return fit(model, train, val, optimizer=optimizer, num_epochs=epochs, scheduler=scheduler,
                scheduler_interval="batch", metrics={"accuracy": accuracy_from_logits}, monitor=monitor,
                device=device, seed=seed, progress=progress)
@@ -719,6 +725,18 @@ def qa_features(tokenizer, questions, contexts, max_length: int = 384, stride: i
     return enc
 
 
+def answer_token_span(offsets, answer_start: int, answer_end: int) -> tuple[int, int]:
+    """The (start, end) token indices that cover the characters ``answer_start:answer_end`` in one window,
+    from its offsets (None outside the context); (0, 0), the [CLS] token, when the window does not hold
+    the whole answer."""
+    ctx = [k for k, o in enumerate(offsets) if o is not None]
+    if not ctx or offsets[ctx[0]][0] > answer_start or offsets[ctx[-1]][1] < answer_end:
+        return 0, 0
+    start = next(k for k in ctx if offsets[k][1] > answer_start)  # the first token that ends after it starts
+    end = next(k for k in reversed(ctx) if offsets[k][0] < answer_end)  # the last token that starts before it ends
+    return start, end
+
+
 def qa_train_tensors(tokenizer, rows, max_length: int = 384, stride: int = 128) -> dict[str, torch.Tensor]:
     """Training tensors for SQuAD-style rows: model inputs plus ``start_positions``/``end_positions``
     (token indices of the first answer; 0, the [CLS] token, when a window does not hold it)."""
@@ -727,14 +745,9 @@ def qa_train_tensors(tokenizer, rows, max_length: int = 384, stride: int = 128) 
     for i, offsets in enumerate(enc["offset_mapping"]):
         row = rows[enc["overflow_to_sample_mapping"][i]]
         a_start = row["answer_starts"][0]
-        a_end = a_start + len(row["answers"][0])
-        ctx = [k for k, o in enumerate(offsets) if o is not None]
-        if not ctx or offsets[ctx[0]][0] > a_start or offsets[ctx[-1]][1] < a_end:
-            starts.append(0)
-            ends.append(0)
-            continue
-        starts.append(next(k for k in ctx if offsets[k][1] > a_start))
-        ends.append(next(k for k in reversed(ctx) if offsets[k][0] < a_end))
+        start, end = answer_token_span(offsets, a_start, a_start + len(row["answers"][0]))
+        starts.append(start)
+        ends.append(end)
     tensors = {k: torch.tensor(enc[k]) for k in tokenizer.model_input_names if k in enc}
     tensors["start_positions"] = torch.tensor(starts)
     tensors["end_positions"] = torch.tensor(ends)
@@ -759,7 +772,7 @@ def train_qa_model(model, tokenizer, rows, *, max_length: int, stride: int, epoc
 
     tensors = qa_train_tensors(tokenizer, rows, max_length, stride)
     loader = trim_padding(tensors, batch_size, shuffle=True, seed=seed)
-    optimizer, scheduler = _optimizer(model, lr, None, len(loader) * epochs, warmup)
+    optimizer, scheduler = fine_tuning_optimizer(model, lr, None, len(loader) * epochs, warmup)
     result = fit(model, loader, optimizer=optimizer, num_epochs=epochs, scheduler=scheduler,
                  scheduler_interval="batch", device=device, seed=seed, progress=progress)
     return result, len(tensors["input_ids"])

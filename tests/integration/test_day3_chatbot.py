@@ -1,7 +1,7 @@
 """Day 3 on the real data (quick profile): CLINC150 intents with out-of-scope rejection and SQuAD v1.1
 extractive QA, with the offline stand-in encoder (all-MiniLM-L6-v2) resolved from the mirror.
 
-The quick profile is far from the reference protocol (30 sentences per intent, 4,000 SQuAD dev questions
+The quick profile is far from the reference protocol (30 sentences per intent, 2,000 SQuAD dev questions
 for fine-tuning, a 22.7M-parameter stand-in), so the floors below are what that protocol must reach, not
 the published 96-97% / 79.6-87.0; the gap is stated in the notebook and the day's README. It trains exactly
 as the notebook does, through the package's ``new_intent_classifier``/``train_intent_classifier`` and

@@ -97,6 +97,25 @@ def test_train_positions_point_at_the_answer_in_the_window_that_holds_it(tiny):
     assert all(int(t["start_positions"][i]) == 0 for i in range(len(t["start_positions"])) if i not in hits)
 
 
+def test_answer_token_span_by_hand():
+    # [CLS] q [SEP] "the"(0,3) "big"(4,7) "cat"(8,11) [SEP]: the characters 4..11 are "big cat"
+    offsets = [None, None, None, (0, 3), (4, 7), (8, 11), None]
+    assert A.answer_token_span(offsets, 4, 11) == (4, 5)
+    assert A.answer_token_span(offsets, 5, 6) == (4, 4)  # inside one token: that token
+    assert A.answer_token_span(offsets, 8, 14) == (0, 0)  # runs past the window: [CLS]
+    assert A.answer_token_span([None, None], 0, 1) == (0, 0)  # no context at all
+
+
+def test_fine_tuning_optimizer_gives_the_head_its_own_rate_and_a_schedule(tiny_paths):
+    model = A.new_intent_classifier(tiny_paths["intent"], ["a", "b"], pooling="mean", seed=0)
+    optimizer, scheduler = A.fine_tuning_optimizer(model, 1e-4, 3e-3, steps=10, warmup=0.2)
+    head = {id(p) for p in model.classifier.parameters()}
+    rates = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    assert all(rates[i] == pytest.approx(3e-3 * 0.5) for i in head)  # first of two warm-up steps
+    assert all(rates[id(p)] == pytest.approx(1e-4 * 0.5) for p in model.backbone.parameters())
+    assert A.fine_tuning_optimizer(model, 1e-4, None, steps=10, warmup=None)[1] is None
+
+
 def test_extract_answers_maps_back_to_characters(tiny):
     context = " ".join(["alpha beta gamma"] * 30)
     out = A.extract_answers(tiny.qa_model, tiny.qa_tokenizer, ["what"], [context], max_length=32, stride=8)[0]
