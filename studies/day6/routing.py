@@ -2,8 +2,9 @@
 
     python studies/day6/routing.py [--artifacts ROOT]
 
-Reads the labelled messages (``ROUTING_SET``) from the Day 6 notebook, so the study and the lesson judge the
-same set, loads Day 3's assistant from ROOT (default: ``$APPLIED_MLX_ARTIFACTS``, else the day folders), and
+Reads the held-out labelled messages (``Day3_Chatbot/data/routing_set.csv``), the set the Day 3 and Day 6
+notebooks judge the chat on, loads Day 3's assistant from ROOT (default: ``$APPLIED_MLX_ARTIFACTS``, else the
+day folders), and
 prints a markdown table: what each router says, the classifier's confidence, and whether the app's rule
 followed the classifier or a keyword cue; then each router's accuracy and who decided how often.
 """
@@ -11,25 +12,16 @@ followed the classifier or a keyword cue; then each router's accuracy and who de
 from __future__ import annotations
 
 import argparse
-import ast
-import json
 from pathlib import Path
 
 from applied_mlx import app
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "Day6_Multimodal" / "multimodal.ipynb"
 
+def routing_set() -> list[tuple[str, str]]:
+    """The held-out routing set the Day 3 and Day 6 notebooks judge the chat on: (message, expected route)."""
+    from applied_mlx.assistant import load_routing_set
 
-def routing_set(notebook: Path = NOTEBOOK) -> list[tuple[str, str]]:
-    """The ``ROUTING_SET`` literal of the Day 6 notebook: (message, expected route) pairs."""
-    for cell in json.loads(notebook.read_text())["cells"]:
-        text = "".join(cell["source"])
-        if cell["cell_type"] != "code" or "ROUTING_SET = [" not in text:
-            continue  # other cells may hold IPython magics, which are not Python
-        for node in ast.parse(text).body:
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "ROUTING_SET" for t in node.targets):
-                return ast.literal_eval(node.value)
-    raise ValueError(f"no ROUTING_SET in {notebook}")
+    return load_routing_set(Path(__file__).resolve().parents[2] / "Day3_Chatbot" / "data" / "routing_set.csv")
 
 
 def decided_by(reason: str) -> str:
