@@ -44,7 +44,12 @@ def day1(m: dict, c: dict) -> str:
     text = f"ranking model {f3(m['ndcg@10'])} / {f3(m['map'])}"
     if "rmse" in m:
         text += f"; rating model RMSE {f3(m['rmse'])}"
-    base = [f"item-cosine CF nDCG {f3(m['baseline_itemknn_ndcg'])}"] if "baseline_itemknn_ndcg" in m else []
+    if "tabular_ndcg" in m:
+        text += f"; tabular network {f3(m['tabular_ndcg'])} / {f3(m['tabular_map'])}, RMSE {f3(m['tabular_rmse'])}"
+    base = []
+    if "baseline_ease_ndcg" in m:  # the strong linear peer, its lambda chosen on validation
+        base.append(f"EASE (λ = {m['ease_lambda']:g}, chosen on validation) nDCG {f3(m['baseline_ease_ndcg'])}")
+    base += [f"item-cosine CF nDCG {f3(m['baseline_itemknn_ndcg'])}"] if "baseline_itemknn_ndcg" in m else []
     base += [f"most popular {f3(m['baseline_popular_ndcg'])}"] if "baseline_popular_ndcg" in m else []
     return text + (f" ({', '.join(base)})" if base else "")
 
@@ -84,7 +89,14 @@ def day3(m: dict, c: dict) -> str:
     trained = [f"intents trained on {intent['train_sentences']:,} sentences"] if "train_sentences" in intent else []
     if "train_questions" in qa:
         trained.append(f"QA fine-tuned on {qa['train_questions']:,} questions from other articles")
-    return text + (f"; {', '.join(trained)}" if trained else "")
+    text += f"; {', '.join(trained)}" if trained else ""
+    chat = m.get("chat")
+    if chat:  # the chat itself, on the held-out sets of Day3_Chatbot/data
+        text += (f"; the chat on held-out sets: routing {f3(chat['routing_accuracy'])} (341 messages), questions "
+                 f"reaching QA {f3(chat['qa_route_rate'])}, retrieval recall@1 / @3 {f3(chat['retrieval_recall_at_1'])}"
+                 f" / {f3(chat['retrieval_recall_at_3'])}, end-to-end EM / F1 {chat['em']:.1f} / "
+                 f"{chat['f1']:.1f} (111 questions)")
+    return text
 
 
 HIGHWAY = "LSTM residual on a linear highway"
