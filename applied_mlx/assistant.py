@@ -1469,3 +1469,30 @@ def fit_skill_head(model, tokenizer, train_pairs, max_length: int = 32, c: float
         model.classifier.weight.copy_(torch.as_tensor(clf.coef_, dtype=model.classifier.weight.dtype))
         model.classifier.bias.copy_(torch.as_tensor(clf.intercept_, dtype=model.classifier.bias.dtype))
     return model
+
+
+def train_skill_classifier(source, tokenizer, skills: dict, max_length: int, seed: int = 0, device=None):
+    """The chat's skill classifier: ``fit_skill_head`` on ``skills["train"]`` (``skill_splits``' output) over the
+    encoder at ``source``, and its out-of-scope threshold chosen on ``skills["val"]``.
+
+    Returns (model, threshold, the validation scores at that threshold).
+    """
+    from .training import predict
+
+    model = fit_skill_head(new_intent_classifier(source, SKILLS, pooling="mean", seed=seed), tokenizer,
+                           skills["train"], max_length)
+    to_id = model.config.label2id
+    loader = intent_loader(tokenizer, skills["val"], to_id, max_length, 128)
+    probs = torch.softmax(predict(model, loader, device=device), -1).numpy()
+    threshold, scores = choose_threshold(probs, [to_id[y] for _, y in skills["val"]], to_id[OUT_OF_SCOPE])
+    return model, threshold, scores
+
+
+def tune_answer_threshold(assistant, rows=None) -> float:
+    """Choose, set and return ``assistant.answer_threshold`` on ``rows`` (default ``qa_validation_rows()``,
+    questions generated from the passages: never the held-out ``load_qa_set``)."""
+    rows = qa_validation_rows() if rows is None else rows
+    said = [assistant.answer(r["question"]) for r in rows]
+    f1s = [squad_em_f1([s["answer"] or ""], [r["answers"]])["f1"] for s, r in zip(said, rows)]
+    assistant.answer_threshold = choose_answer_threshold([s["score"] for s in said], f1s)
+    return assistant.answer_threshold

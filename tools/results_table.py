@@ -189,7 +189,8 @@ ROWS = (
         "RevIN + channel-independent segment LSTM (hidden 64), CPU", day4),
     Row("Day5_Sentiment", "5", "dev accuracy, SST-2 (872)", "DistilBERT 0.913; BERT-Small 0.897 / BERT-Mini 0.859",
         "CPU, 20k-sentence subset, 2 epochs", day5),
-    Row("Day6_Multimodal", "6", "routing accuracy of the chat (Day 3's held-out routing set); end-to-end latency per flow",
+    Row("Day6_Multimodal", "6",
+        "routing accuracy of the chat (Day 3's held-out routing set); end-to-end latency per flow",
         "none published for an integrated demo (docs/REFERENCES.md)", "the five components above, one thread, CPU",
         day6),
 )

@@ -23,7 +23,6 @@ def skill_classifier(seed: int = 0):
     from transformers import AutoTokenizer
 
     from applied_mlx.data import fetch, resolve_model
-    from applied_mlx.training import predict
 
     cfg = A.settings("quick")
     source = resolve_model(cfg["intent_model"])
@@ -31,12 +30,8 @@ def skill_classifier(seed: int = 0):
     clinc = A.load_clinc150(fetch("clinc150"))
     oos = [t for t, y in clinc["train"] if y == A.OOS][:cfg["skill_oos_examples"]]
     skills = A.skill_splits(oos, held_out=cfg["skill_held_out"], seed=seed, clinc=clinc["train"])
-    model = A.fit_skill_head(A.new_intent_classifier(source, A.SKILLS, pooling="mean", seed=seed), tok,
-                             skills["train"], cfg["max_length"])
-    to_id = model.config.label2id
-    probs = torch.softmax(predict(model, A.intent_loader(tok, skills["val"], to_id, cfg["max_length"], 128),
-                                  device="cpu"), -1).numpy()
-    threshold, scores = A.choose_threshold(probs, [to_id[y] for _, y in skills["val"]], to_id[A.OUT_OF_SCOPE])
+    model, threshold, scores = A.train_skill_classifier(source, tok, skills, cfg["max_length"], seed=seed,
+                                                        device="cpu")
     print(f"skill data: {len(skills['train'])} train / {len(skills['val'])} val; threshold {threshold:.2f};",
           {k: round(v, 3) for k, v in scores.items()})
     return model, tok, threshold
@@ -57,10 +52,7 @@ def main():
     a = A.Assistant(model, tok, base.qa_model, base.qa_tokenizer, A.KNOWLEDGE_BASE, intent_threshold=threshold,
                     answer_threshold=0.0, max_length=base.max_length, qa_max_length=base.qa_max_length,
                     stride=base.stride, device="cpu")
-    val = A.qa_validation_rows()
-    said = [a.answer(r["question"]) for r in val]
-    f1s = [A.squad_em_f1([s["answer"] or ""], [r["answers"]])["f1"] for s, r in zip(said, val)]
-    a.answer_threshold = A.choose_answer_threshold([s["score"] for s in said], f1s)
+    A.tune_answer_threshold(a)
     routing = A.evaluate_routing(a, A.load_routing_set())
     qa = A.evaluate_qa(a, A.load_qa_set())
     result = {"skill_threshold": threshold, "answer_threshold": a.answer_threshold,

@@ -38,29 +38,18 @@ def assistant():
     art = artifact_dir("Day3_Chatbot")
     if not (art / "qa").is_dir():
         pytest.skip(f"no Day 3 artifact at {art}: run Day3_Chatbot/chatbot.ipynb (quick profile) first")
-    import torch
     from transformers import AutoTokenizer
-
-    from applied_mlx.training import predict
 
     base = A.Assistant.load(art, device="cpu")
     tok = AutoTokenizer.from_pretrained(source)
     clinc = A.load_clinc150(fetch("clinc150"))
     oos = [t for t, y in clinc["train"] if y == A.OOS][:cfg["skill_oos_examples"]]
     skills = A.skill_splits(oos, held_out=cfg["skill_held_out"], seed=SEED, clinc=clinc["train"])
-    model = A.fit_skill_head(A.new_intent_classifier(source, A.SKILLS, pooling="mean", seed=SEED), tok,
-                             skills["train"], cfg["max_length"])
-    to_id = model.config.label2id
-    val_loader = A.intent_loader(tok, skills["val"], to_id, cfg["max_length"], 128)
-    probs = torch.softmax(predict(model, val_loader, device="cpu"), -1).numpy()
-    threshold, _ = A.choose_threshold(probs, [to_id[y] for _, y in skills["val"]], to_id[A.OUT_OF_SCOPE])
+    model, threshold, _ = A.train_skill_classifier(source, tok, skills, cfg["max_length"], seed=SEED, device="cpu")
     a = A.Assistant(model, tok, base.qa_model, base.qa_tokenizer, A.KNOWLEDGE_BASE, intent_threshold=threshold,
                     answer_threshold=0.0, max_length=cfg["max_length"], qa_max_length=base.qa_max_length,
                     stride=base.stride, device="cpu")
-    val = A.qa_validation_rows()
-    said = [a.answer(r["question"]) for r in val]
-    f1s = [A.squad_em_f1([s["answer"] or ""], [r["answers"]])["f1"] for s, r in zip(said, val)]
-    a.answer_threshold = A.choose_answer_threshold([s["score"] for s in said], f1s)
+    A.tune_answer_threshold(a)
     print(f"skill threshold {threshold:.2f}, answer threshold {a.answer_threshold:.2f}")
     return a
 

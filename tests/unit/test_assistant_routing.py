@@ -141,3 +141,29 @@ def test_evaluate_routing_and_qa_with_stand_ins():
     out = A.evaluate_qa(fake, qa)
     assert out["qa_route_rate"] == 1.0 and out["em"] == pytest.approx(50.0) and out["recall_at_1"] == 1.0
     assert len(out["table"]) == 2 and np.isclose(out["answered_f1"], 50.0)
+
+
+def test_skill_classifier_and_answer_threshold_are_chosen_on_validation(tmp_path):
+    """train_skill_classifier fits the head and picks the threshold on the validation split; tune_answer_threshold
+    picks the chat's answer threshold on the generated questions (never the held-out set)."""
+    from transformers import AutoTokenizer
+
+    skills = A.skill_splits(["order a pizza", "what's the weather"], held_out=2, seed=0)
+    tiny = A.build_tiny_models(tmp_path, [t for t, _ in skills["train"] + skills["val"]], num_labels=len(A.SKILLS))
+    tok = AutoTokenizer.from_pretrained(tiny["intent"])
+    model, threshold, scores = A.train_skill_classifier(tiny["intent"], tok, skills, max_length=16, device="cpu")
+    assert [model.config.id2label[i] for i in range(len(A.SKILLS))] == A.SKILLS
+    assert 0.0 <= threshold < 1.0 and set(scores) >= {"in_scope_accuracy", "oos_recall"}
+
+    seen = []
+
+    def answer(question):
+        seen.append(question)
+        return {"answer": "2016", "score": 0.7}
+
+    fake = SimpleNamespace(answer=answer, answer_threshold=0.0)
+    rows = [{"question": "when was squad published", "answers": ["2016"], "title": "SQuAD"}]
+    assert A.tune_answer_threshold(fake, rows) == fake.answer_threshold == 0.0  # a right answer: keep it
+    assert seen == ["when was squad published"]
+    fake.answer = lambda q: {"answer": "1999", "score": 0.7}
+    assert A.tune_answer_threshold(fake, rows) > 0.7  # a wrong answer at 0.7: say "not sure" instead
