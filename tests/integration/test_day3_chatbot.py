@@ -8,14 +8,13 @@ as the notebook does, through the package's ``new_intent_classifier``/``train_in
 ``new_qa_model``/``train_qa_model``, so the two report the same numbers.
 """
 
-import os
 
 import numpy as np
 import pytest
 import torch
 
 from applied_mlx import assistant as A
-from applied_mlx.data import MIRROR_VAR, fetch, resolve_model
+from applied_mlx.data import fetch, resolve_model
 from applied_mlx.training import predict
 
 pytestmark = pytest.mark.integration
@@ -28,15 +27,8 @@ QA_EM_FLOOR = 5.0
 
 
 @pytest.fixture(scope="module")
-def cfg():
-    if not os.environ.get(MIRROR_VAR):
-        pytest.skip(f"set {MIRROR_VAR} to a mirror of the data sets and the stand-in encoder")
-    cfg = A.settings("quick")
-    source = resolve_model(cfg["intent_model"])
-    if not os.path.isdir(source):
-        pytest.skip(f"the stand-in encoder {cfg['intent_model']} is not in the mirror")
-    cfg["source"] = source
-    return cfg
+def cfg(day3_cfg):
+    return day3_cfg
 
 
 def test_data_sets_have_their_published_sizes(cfg):
