@@ -61,7 +61,7 @@ SMOKE_BOUNDS = {
     ],
     "Day3_Chatbot": lambda m: [
         ("retrieval finds the gold passage in its top 3 (0.98)", m["chat"]["retrieval_recall_at_3"] >= 0.9),
-        ("routing well above chance over 8 skills (0.50; chance 0.125)", m["chat"]["routing_accuracy"] >= 0.35),
+        ("routing well above chance over 8 skills (0.42; chance 0.125)", m["chat"]["routing_accuracy"] >= 0.35),
     ],
     "Day4_TimeSeries": lambda m: [
         ("the saved forecaster beats the seasonal naive forecast (0.05 vs 0.20)",
