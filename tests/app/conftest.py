@@ -44,6 +44,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="session")
+def launch_app():
+    """A function that starts ``python -m applied_mlx.app --no-browser --port <free> *args`` in ``cwd`` as a user
+    does and reads its output until the URL line: (server process, URL or None, the lines seen)."""
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+
+    def launch(args, cwd, timeout: float):
+        env = dict(os.environ, PYTHONPATH=str(root), PYTHONUNBUFFERED="1")
+        server = subprocess.Popen([sys.executable, "-m", "applied_mlx.app", "--port", str(free_port()),
+                                   "--no-browser", *map(str, args)], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        url, seen, deadline = None, [], time.monotonic() + timeout
+        while url is None and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if not line and server.poll() is not None:
+                break
+            seen.append(line)
+            if line.startswith("Running on local URL: "):
+                url = line.split(": ", 1)[1].strip()
+        return server, url, seen
+
+    return launch
+
+
 def serve(components):
     """Build the app over ``components`` and serve it on 127.0.0.1 without blocking; return the Blocks."""
     from applied_mlx.app import build_demo

@@ -7,25 +7,14 @@ on; a new start resumes with what is left."""
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 FIRST = "Day1_Recommendation"  # the fastest component: built first
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def row(status: str, title: str) -> str:
@@ -42,25 +31,14 @@ def kill_group(pid: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, launch_app):
     """The app over an empty root, training in the smoke profile behind it: (client, root, logs, seconds to URL)."""
     base = tmp_path_factory.mktemp("demo")
     root, logs = base / "artifacts", base / "logs"
     root.mkdir()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
     start = time.monotonic()
-    server = subprocess.Popen([sys.executable, "-m", "applied_mlx.app", "--port", str(free_port()), "--no-browser",
-                               "--artifacts", str(root), "--train", "smoke", "--log-dir", str(logs)],
-                              cwd=base, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server, url, seen = launch_app(["--artifacts", root, "--train", "smoke", "--log-dir", logs], cwd=base, timeout=90)
     try:
-        url, seen = None, []
-        while url is None and time.monotonic() - start < 90:
-            line = server.stdout.readline()
-            if not line and server.poll() is not None:
-                break
-            seen.append(line)
-            if line.startswith("Running on local URL: "):
-                url = line.split(": ", 1)[1].strip()
         assert url, "".join(seen)[-3000:]
         seconds = time.monotonic() - start
         assert any("in the background" in s for s in seen), "".join(seen)

@@ -5,9 +5,6 @@ user does, ``python -m applied_mlx.app``, in a subprocess."""
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,15 +12,6 @@ import pytest
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now (the OS picks it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 TITLES = {"recommender": "Day 1 recommender", "image_classifier": "Day 2 image classifier",
           "assistant": "Day 3 assistant", "forecaster": "Day 4 forecaster", "sentiment": "Day 5 sentiment"}
@@ -113,23 +101,12 @@ def test_one_damaged_component_leaves_the_others_serving(case, make_root, serve_
     check_app(Client(url, verbose=False), broken, words, shape_png)
 
 
-def test_python_m_applied_mlx_app_starts_with_a_damaged_component(make_root, tmp_path, shape_png):
+def test_python_m_applied_mlx_app_starts_with_a_damaged_component(make_root, tmp_path, shape_png, launch_app):
     damage, broken, words = CASES["non-dict config"]
     root = make_root(copied=(DAYS[broken],))
     damage(root / DAYS[broken])
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    server = subprocess.Popen([sys.executable, "-m", "applied_mlx.app", "--port", str(free_port()), "--no-browser",
-                               "--artifacts", str(root)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    server, url, seen = launch_app(["--artifacts", root], cwd=tmp_path, timeout=180)
     try:
-        url, seen, deadline = None, [], time.monotonic() + 180
-        while url is None and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            if not line and server.poll() is not None:
-                break
-            seen.append(line)
-            if line.startswith("Running on local URL: "):
-                url = line.split(": ", 1)[1].strip()
         assert url and url.startswith("http://127.0.0.1:"), "".join(seen)[-3000:]
         assert any("**Day 2 image classifier** (Day2_ImageClassification): **incompatible**" in s for s in seen)
         client = Client(url, verbose=False)
