@@ -67,8 +67,11 @@ SETTINGS = {
     # own 224); epochs of the plain loop on images (the lesson's first run); the head's epochs and lr on cached
     # features; phase 2 (last block, on cached activations): augmented views, epochs, lr; phase 3 (every
     # layer, on images): seeds, epochs, lr. No phase 3 on a CPU: minutes an epoch.
-    "smoke": dict(backbone="resnet18", pretrained=False, crop=64, loop_epochs=1, head_epochs=20, head_lr=3e-3,
-                  aug_views=1, last_epochs=2, last_lr=1e-3, all_seeds=[0], all_epochs=1, all_lr=1e-4),
+    # The smoke profile's network is random: its batch norms hold no statistics of real images, so a phase that
+    # trains them starts from features unlike those the head learnt on, and needs a few epochs at a high lr to
+    # reach the generated shapes' accuracy again (a broken loop stays at chance, which is what CI checks).
+    "smoke": dict(backbone="resnet18", pretrained=False, crop=64, loop_epochs=1, head_epochs=20, head_lr=1e-2,
+                  aug_views=1, last_epochs=3, last_lr=1e-3, all_seeds=[0], all_epochs=3, all_lr=1e-3),
     "quick": dict(backbone=None, pretrained=True, crop="chosen", loop_epochs=1, head_epochs=30, head_lr=1e-3,
                   aug_views=1, last_epochs=3, last_lr=2e-4, all_seeds=[], all_epochs=0, all_lr=0),
     "full": dict(backbone=None, pretrained=True, crop="chosen", loop_epochs=3, head_epochs=30, head_lr=1e-3,
@@ -604,12 +607,19 @@ class ImageDataset(torch.utils.data.Dataset):
         return self.transform(self.images.images[i]), int(self.images.labels[i])
 
 
+# make_shapes_dataset's colour of each class (with class_colours), in RGB
+SHAPE_COLOURS = {"circle": (240, 40, 40), "square": (40, 220, 40), "triangle": (50, 90, 250)}
+
+
 def make_shapes_dataset(root: str | os.PathLike, n_train: int = 24, n_val: int = 12, size: int = 64,
-                        seed: int = 0) -> Path:
+                        seed: int = 0, class_colours: bool = True) -> Path:
     """Write a small generated ``ImageFolder`` (``train/``, ``val/``; circles, squares, triangles) and return ``root``.
 
-    Each image: one shape of a random colour, size and place on a noisy background of another
-    colour, so the class is the shape and nothing else. n_train/n_val: images per class.
+    Each image: one shape of a random size and place on a noisy background. n_train/n_val: images per class.
+    class_colours: each class also has its own colour (red circles, green squares, blue triangles, each a
+    little varied) on a dark background, a cue that even a randomly initialised network picks up in a few
+    epochs, so that a working training loop is told from a broken one in seconds; False: a random colour on
+    a random background, so that the class is the shape and nothing else (a harder task).
     """
     from PIL import Image, ImageDraw
 
@@ -620,11 +630,16 @@ def make_shapes_dataset(root: str | os.PathLike, n_train: int = 24, n_val: int =
             folder = root / split / shape
             folder.mkdir(parents=True, exist_ok=True)
             for i in range(n):
-                bg = rng.integers(0, 256, 3)
-                noise = rng.normal(0, 12, (size, size, 3))
+                if class_colours:
+                    bg = rng.integers(0, 40, 3)
+                    jitter = rng.integers(-15, 16, 3)
+                    fg = tuple(int(v) for v in np.clip(np.add(SHAPE_COLOURS[shape], jitter), 0, 255))
+                else:
+                    bg = rng.integers(0, 256, 3)
+                    fg = tuple(int(v) for v in (bg + rng.integers(80, 176, 3)) % 256)
+                noise = rng.normal(0, 6, (size, size, 3))
                 img = Image.fromarray(np.clip(bg + noise, 0, 255).astype(np.uint8))
-                fg = tuple(int(v) for v in (bg + rng.integers(80, 176, 3)) % 256)
-                r = rng.uniform(0.18, 0.32) * size
+                r = rng.uniform(0.25, 0.4) * size
                 cx, cy = rng.uniform(r, size - r, 2)
                 draw = ImageDraw.Draw(img)
                 if shape == "circle":

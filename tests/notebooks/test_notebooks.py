@@ -56,8 +56,13 @@ SMOKE_BOUNDS = {
         ("rating RMSE on a 1-5 scale (1.05)", m["rmse"] <= 1.3),
     ],
     "Day2_ImageClassification": lambda m: [
-        # The tiny random ResNet cannot learn the generated shapes in seconds (chance, 0.33): only consistency.
-        ("accuracy is a share of the validation images", 0 <= m["accuracy"] <= 1 and m["n_val"] > 0),
+        # The random ResNet18 on the generated shapes (each class in its own colour), 36 validation images; chance
+        # is 0.33. A broken loop stays near it: with learning rate 0, or no optimizer step, 0.36 / 0.37 / 0.30
+        # (the three bounds in order); trained on shuffled labels, 0.33 / 0.42 / 0.48.
+        ("the saved model (every layer fine-tuned, photo + mirror) well above chance (1.00)", m["accuracy"] >= 0.8),
+        ("phase 1, the new head on the frozen network's features, over 3 seeds (1.00)",
+         m["frozen_accuracy"]["mean"] >= 0.8),
+        ("phase 2, the last block fine-tuned too, over 3 seeds (0.98)", m["last_block_accuracy"]["mean"] >= 0.7),
     ],
     "Day3_Chatbot": lambda m: [
         ("retrieval finds the gold passage in its top 3 (0.98)", m["chat"]["retrieval_recall_at_3"] >= 0.9),

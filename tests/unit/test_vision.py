@@ -150,6 +150,20 @@ def test_shapes_dataset_is_an_image_folder(tmp_path):
         vision.read_image_folder(tmp_path / "nope")
 
 
+
+@pytest.mark.parametrize("class_colours", [True, False])
+def test_shapes_dataset_colours_each_class_unless_asked_not_to(tmp_path, class_colours):
+    # With class colours the brightest pixel of every image is its shape's: red circles, green squares, blue
+    # triangles (what lets the smoke profile's random network learn the classes); without, colour says nothing.
+    root = vision.make_shapes_dataset(tmp_path, n_train=8, n_val=1, size=32, class_colours=class_colours)
+    train = vision.read_image_folder(root / "train")
+    channel = []
+    for img in train.images:
+        a = np.asarray(img, dtype=int).reshape(-1, 3)
+        channel.append(int(a[a.sum(1).argmax()].argmax()))
+    assert (np.array(channel) == train.labels).all() == class_colours
+    assert set(vision.SHAPE_COLOURS) == set(train.class_names)
+
 # Weights -----------------------------------------------------------------------------------
 
 def test_default_backbone_takes_the_stand_in_only_when_resnet18_is_absent(tmp_path, monkeypatch):
