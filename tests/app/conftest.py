@@ -162,11 +162,13 @@ def serve_app():
 
 @pytest.fixture(scope="session")
 def shape_png(tmp_path_factory) -> Path:
-    """A small PNG like the smoke data (a white square on black)."""
+    """A small PNG like the smoke data (a green square on black)."""
     from PIL import Image, ImageDraw
+
+    from applied_mlx.vision import SHAPE_COLOURS
 
     path = tmp_path_factory.mktemp("images") / "square.png"
     img = Image.new("RGB", (64, 64), "black")
-    ImageDraw.Draw(img).rectangle([16, 16, 48, 48], fill="white")
+    ImageDraw.Draw(img).rectangle([16, 16, 48, 48], fill=SHAPE_COLOURS["square"])
     img.save(path)
     return path
