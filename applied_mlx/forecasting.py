@@ -53,11 +53,14 @@ SETTINGS = {
     "smoke": dict(data="synthetic", n_rows=1500, lookback=96, horizons=(24, 48), patch_len=24, hidden_size=16,
                   num_layers=1, dropout=0.1, lr=5e-3, batch_size=64, num_epochs=1, patience=None),
     # real ETTh1, DLinear's look-back of 336 h, a small LSTM over two-day segments: minutes on a CPU
+    # (the training loss of each horizon chosen on validation: studies/day4/README.md)
     "quick": dict(data="ETTh1", lookback=336, horizons=HORIZONS, patch_len=48, hidden_size=64, num_layers=1,
-                  dropout=0.3, lr=2e-3, batch_size=128, num_epochs=6, patience=2),
+                  dropout=0.3, lr=2e-3, batch_size=128, num_epochs=6, patience=2,
+                  loss={96: "mae", 192: "mse", 336: "mse", 720: "mse"}),
     # the same protocol with a larger model, day-long segments and more epochs: for a GPU
     "full": dict(data="ETTh1", lookback=336, horizons=HORIZONS, patch_len=24, hidden_size=128, num_layers=1,
-                 dropout=0.3, lr=1e-3, batch_size=128, num_epochs=15, patience=3),
+                 dropout=0.3, lr=1e-3, batch_size=128, num_epochs=15, patience=3,
+                 loss={96: "mae", 192: "mse", 336: "mse", 720: "mse"}),
 }
 
 
@@ -66,6 +69,13 @@ def settings(profile: str) -> dict:
     if profile not in SETTINGS:
         raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(SETTINGS)}")
     return dict(SETTINGS[profile])
+
+
+def training_loss(cfg: dict, horizon: int) -> str:
+    """The loss a ``settings`` dict trains the LSTM of ``horizon`` with: ``"mse"`` or ``"mae"``
+    (``cfg["loss"]`` is one name for every horizon, or one per horizon; MSE where it names none)."""
+    loss = cfg.get("loss", "mse")
+    return loss if isinstance(loss, str) else loss.get(horizon, "mse")
 
 
 def model_args(cfg: dict, num_channels: int) -> dict:
@@ -589,10 +599,22 @@ def choose_blend_weight(model: nn.Module, linear: LinearBaseline, val: SlidingWi
     return float(mse.idxmin()), mse
 
 
+LOSSES = {"mse": nn.MSELoss, "mae": nn.L1Loss}
+
+
+def _mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.mean((np.asarray(y_pred, np.float64) - y_true) ** 2))
+
+
 def train_forecaster(model: nn.Module, train: SlidingWindows, val: SlidingWindows, *, batch_size: int = 64,
                      num_epochs: int = 10, lr: float = 1e-3, weight_decay: float = 0.0, patience: int | None = 3,
-                     highway_lr: float | None = None, seed: int = 0, device=None, progress: bool = True):
-    """Train with MSE through ``applied_mlx.training.fit``, early stopping on validation MSE.
+                     highway_lr: float | None = None, loss: str = "mse", seed: int = 0, device=None,
+                     progress: bool = True):
+    """Train through ``applied_mlx.training.fit``, early stopping on validation MSE.
+
+    loss: what the optimizer minimises, ``"mse"`` or ``"mae"`` (absolute error: a spike in the
+    training months pulls the fit less); either way the best epoch is the one with the lowest
+    validation MSE, the benchmark's metric.
 
     A one-cycle learning-rate schedule (warm up, then anneal) is stepped per batch.
     highway_lr: the peak learning rate of a model's linear highway (default ``lr``; 0 freezes it).
@@ -603,6 +625,8 @@ def train_forecaster(model: nn.Module, train: SlidingWindows, val: SlidingWindow
     """
     from .training import evaluate, fit
 
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     torch.manual_seed(seed)
     train_loader = window_loader(train, batch_size, shuffle=True, seed=seed)
     val_loader = window_loader(val, 4 * batch_size)
@@ -619,9 +643,9 @@ def train_forecaster(model: nn.Module, train: SlidingWindows, val: SlidingWindow
                                                     steps_per_epoch=len(train_loader), pct_start=0.2)
     initial_mse = evaluate(model, val_loader, nn.MSELoss(), device=device)["loss"]
     initial = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-    result = fit(model, train_loader, val_loader, loss_fn=nn.MSELoss(), optimizer=optimizer, num_epochs=num_epochs,
-                 scheduler=scheduler, scheduler_interval="batch", patience=patience, grad_clip=1.0,
-                 seed=seed, device=device, progress=progress)
+    result = fit(model, train_loader, val_loader, loss_fn=LOSSES[loss](), optimizer=optimizer, num_epochs=num_epochs,
+                 scheduler=scheduler, scheduler_interval="batch", metrics={"mse": _mse}, monitor="val_mse",
+                 patience=patience, grad_clip=1.0, seed=seed, device=device, progress=progress)
     result.initial_score = initial_mse
     if result.best_score is not None and result.best_score >= initial_mse:
         model.load_state_dict(initial)

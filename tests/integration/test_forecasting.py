@@ -40,17 +40,30 @@ def test_linear_baseline_matches_dlinear(prepared):
     assert fc.forecast_errors(y, linear.predict(x))["mse"] <= 0.375  # DLinear (L=336): 0.375
 
 
-def test_quick_lstm_reaches_the_target_at_h96(prepared):
+def test_quick_lstm_alone_beats_dlinear_and_the_line_at_h96(prepared):
+    """The LSTM itself, no line inside: the quick settings (the MAE loss at H=96, chosen on validation in
+    studies/day4/loss_search.py), averaged over seeds 0-2. Measured: 0.3672 / 0.3647 / 0.3647, mean 0.3655,
+    against DLinear's published 0.375 (0.3709 with its authors' settings in benchmarks/bench_day4.py) and the
+    line's 0.3696. At H=192 the LSTM alone is not below the line (studies/day4/README.md), so no claim there."""
     cfg, frame, ds = prepared
-    torch.manual_seed(0)
-    model = fc.LSTMForecaster(horizon=HORIZON, **fc.model_args(cfg, frame.shape[1]))
-    fc.train_forecaster(model, ds["train"], ds["val"], batch_size=cfg["batch_size"], num_epochs=cfg["num_epochs"],
-                        lr=cfg["lr"], patience=cfg["patience"], seed=0, progress=False)
-    err = fc.forecast_errors(ds["test"].arrays()[1], fc.predict_windows(model, ds["test"]))
-    print(f"quick LSTM H={HORIZON}: test MSE {err['mse']:.4f}, MAE {err['mae']:.4f}")
-    assert np.isfinite(err["mse"])
-    assert err["mse"] <= 0.40  # the issue's 'done' bar; PatchTST/64 0.370, DLinear 0.375
-    assert err["mae"] <= 0.42  # PatchTST/64 0.400, DLinear 0.399
+    assert fc.training_loss(cfg, HORIZON) == "mae"
+    linear, _ = fc.fit_linear_baseline(ds["train"], ds["val"])
+    x, y = ds["test"].arrays()
+    line = fc.forecast_errors(y, linear.predict(x))["mse"]
+    mses, maes = [], []
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        model = fc.LSTMForecaster(horizon=HORIZON, **fc.model_args(cfg, frame.shape[1]))
+        fc.train_forecaster(model, ds["train"], ds["val"], batch_size=cfg["batch_size"],
+                            num_epochs=cfg["num_epochs"], lr=cfg["lr"], patience=cfg["patience"],
+                            loss=fc.training_loss(cfg, HORIZON), seed=seed, progress=False)
+        err = fc.forecast_errors(y, fc.predict_windows(model, ds["test"]))
+        mses.append(err["mse"]), maes.append(err["mae"])
+    print(f"quick LSTM alone H={HORIZON}: test MSE {[round(m, 4) for m in mses]}, mean {np.mean(mses):.4f} "
+          f"(line {line:.4f}); MAE mean {np.mean(maes):.4f}")
+    assert np.mean(mses) <= 0.370  # DLinear's 0.370-0.375, PatchTST/64's 0.370
+    assert np.mean(mses) < line
+    assert np.mean(maes) <= 0.40  # PatchTST/64 0.400, DLinear 0.399
 
 
 def test_quick_lstm_on_a_linear_highway_at_h96(prepared):
@@ -83,7 +96,7 @@ def test_quick_lstm_on_a_linear_highway_at_h96(prepared):
 @pytest.mark.parametrize("horizon", [96, 192, 336])
 def test_quick_lstm_blended_with_the_line_beats_it(horizon):
     """The notebook's saved model: the quick LSTM and the least-squares line, mixed with the weight that
-    validation picks. Measured (seed 0): weights 0.45 / 0.30 / 0.25, test MSE 0.3640 / 0.3992 / 0.4235
+    validation picks. Measured (seed 0): weights 0.55 / 0.30 / 0.25, test MSE 0.3610 / 0.3992 / 0.4235
     against the line's 0.3696 / 0.4030 / 0.4261. At H=720 validation picks weight 0 (the line itself),
     so there is no claim there and no test.
     """
@@ -97,7 +110,8 @@ def test_quick_lstm_blended_with_the_line_beats_it(horizon):
     torch.manual_seed(0)
     model = fc.LSTMForecaster(horizon=horizon, **fc.model_args(cfg, frame.shape[1]))
     fc.train_forecaster(model, ds["train"], ds["val"], batch_size=cfg["batch_size"], num_epochs=cfg["num_epochs"],
-                        lr=cfg["lr"], patience=cfg["patience"], seed=0, progress=False)
+                        lr=cfg["lr"], patience=cfg["patience"], loss=fc.training_loss(cfg, horizon), seed=0,
+                        progress=False)
     weight, curve = fc.choose_blend_weight(model, linear, ds["val"])
     blended = fc.blend_with_linear(model, linear, weight)
     xt, yt = ds["test"].arrays()
