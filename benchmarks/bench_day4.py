@@ -97,8 +97,9 @@ def quality(seeds: int, horizons=(96, 192)) -> None:
             model = fc.LSTMForecaster(horizon=horizon, **fc.model_args(cfg, values.shape[1]))
             fc.train_forecaster(model, ds["train"], ds["val"], batch_size=cfg["batch_size"],
                                 num_epochs=cfg["num_epochs"], lr=cfg["lr"], patience=cfg["patience"],
-                                loss=cfg.get("loss", "mse"), seed=seed, device="cpu", progress=False)
-            rows.append(dict(model=f"LSTM (quick, {cfg.get('loss', 'mse').upper()} loss)", horizon=horizon, seed=seed,
+                                loss=fc.training_loss(cfg, horizon), seed=seed, device="cpu", progress=False)
+            rows.append(dict(model=f"LSTM (quick, {fc.training_loss(cfg, horizon).upper()} loss)", horizon=horizon,
+                             seed=seed,
                              **_errors(y_test, fc.predict_windows(model, ds["test"], device="cpu"))))
             print(json.dumps(rows[-2]), json.dumps(rows[-1]), flush=True)
     print(f"\nETTh1 test, L={lookback}, every test window; mean (min-max) over {seeds} seed(s)\n")

@@ -108,6 +108,9 @@ def day4(m: dict, c: dict) -> str:
     horizons = sorted(results["LSTM"], key=int)
     mses = lambda name: " / ".join(f3(results[name][h]["mse"]) for h in horizons)
     text = f"LSTM {mses('LSTM')}"
+    losses = m.get("training_loss", {})
+    if set(losses.values()) - {"mse"}:  # the loss of each horizon, chosen on validation
+        text += f" (trained on the {' / '.join(losses[h].upper() for h in horizons if h in losses)})"
     linear = results.get("linear (least squares)")
     if not linear:
         return text

@@ -97,8 +97,8 @@ def test_quick_lstm_on_a_linear_highway_at_h96(prepared):
 def test_quick_lstm_blended_with_the_line_beats_it(horizon):
     """The notebook's saved model: the quick LSTM and the least-squares line, mixed with the weight that
     validation picks. Measured (seed 0): weights 0.55 / 0.30 / 0.25, test MSE 0.3610 / 0.3992 / 0.4235
-    against the line's 0.3696 / 0.4030 / 0.4261. At H=720 validation picks weight 0 (the line itself),
-    so there is no claim there and no test.
+    against the line's 0.3696 / 0.4030 / 0.4261. At H=720 validation picks weight 0.05 and the blend is
+    0.0005 below the line (0.4320 vs 0.4325): too small a margin to assert.
     """
     if not os.environ.get(MIRROR_VAR):
         pytest.skip(f"set {MIRROR_VAR} to a mirror of the data sets")
