@@ -107,6 +107,8 @@ def quality(seeds: int, horizons=(96, 192)) -> None:
     for horizon in horizons:
         for name in dict.fromkeys(r["model"] for r in rows):
             mine = [r for r in rows if r["model"] == name and r["horizon"] == horizon]
+            if not mine:
+                continue
             mse, mae = [r["mse"] for r in mine], [r["mae"] for r in mine]
             spread = f" ({min(mse):.4f}-{max(mse):.4f})" if len(mse) > 1 else ""
             print(f"| {name} | {horizon} | {statistics.mean(mse):.4f}{spread} | {statistics.mean(mae):.4f} |")
