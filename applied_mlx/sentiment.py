@@ -601,13 +601,18 @@ class TextClassifier:
     says what a call accepts.
     quantize: int8 linear layers (CPU only; faster, slightly less exact); int8_activations: how their
     inputs are scaled, ``"per_token"`` (default, batch-independent) or ``"per_tensor"`` (see ``quantize_int8``).
+    compile: run the model through ``torch.compile`` (dynamic shapes): the first calls compile it (tens of
+        seconds, then cached on disk by PyTorch), later calls run fused kernels; with ``quantize`` this fuses
+        each token's scaling into the int8 matrix products (benchmarks/bench_day5.py). If compiling fails
+        (no C++ compiler, an unsupported platform) the classifier warns once and runs the model as it is.
     """
 
     COMPONENT = "text-classifier"
 
     def __init__(self, model, tokenizer, label_names: Sequence[str], *, max_length: int = 128,
                  temperature: float = 1.0, batch_size: int = 32, device=None, quantize: bool = False,
-                 int8_activations: str = "per_token", config: dict | None = None, metrics: dict | None = None):
+                 int8_activations: str = "per_token", compile: bool = False, config: dict | None = None,
+                 metrics: dict | None = None):
         from .env import get_device
 
         _check_options(quantize, device, batch_size, int8_activations)
@@ -621,16 +626,19 @@ class TextClassifier:
         self.quantized = bool(quantize)
         self.int8_activations = int8_activations if quantize else None
         self.config, self.metrics = config or {}, metrics or {}
+        self.compiled = bool(compile)
+        self._compiled_model = torch.compile(self.model, dynamic=True) if compile else None
 
     @classmethod
     def load(cls, directory, *, quantize: bool = False, device=None, batch_size: int = 32,
-             int8_activations: str = "per_token"):
+             int8_activations: str = "per_token", compile: bool = False):
         """Open an artifact folder written by ``save`` or ``save_text_classifier`` (safetensors only: a folder
         holding a pickle-based file is refused); ``ArtifactError`` naming the file and field otherwise."""
         from .artifacts import load_component
 
         _check_options(quantize, device, batch_size, int8_activations)
-        options = dict(quantize=quantize, device=device, batch_size=batch_size, int8_activations=int8_activations)
+        options = dict(quantize=quantize, device=device, batch_size=batch_size, int8_activations=int8_activations,
+                       compile=compile)
         return load_component(directory, cls.COMPONENT, lambda art: cls._from_artifact(art, **options))
 
     @classmethod
@@ -676,9 +684,18 @@ class TextClassifier:
         return self._proba(items)
 
     def _proba(self, items: list[str]) -> np.ndarray:
-        logits = predict_logits(self.model, self.tokenizer, items, max_length=self.max_length,
-                                batch_size=self.batch_size, device=self.device)
-        return softmax_with_temperature(logits, self.temperature)
+        return softmax_with_temperature(self._logits(items), self.temperature)
+
+    def _logits(self, items: list[str]) -> np.ndarray:
+        options = dict(max_length=self.max_length, batch_size=self.batch_size, device=self.device)
+        if self._compiled_model is not None:
+            try:
+                return predict_logits(self._compiled_model, self.tokenizer, items, **options)
+            except Exception as e:  # torch.compile's failures surface at the first call, from deep inside
+                warnings.warn(f"torch.compile could not compile the model ({type(e).__name__}: "
+                              f"{str(e).splitlines()[0] if str(e) else ''}); running it uncompiled", stacklevel=3)
+                self._compiled_model, self.compiled = None, False
+        return predict_logits(self.model, self.tokenizer, items, **options)
 
     def predict(self, texts):
         """A ``TextPrediction`` for one string; a list of them for a list of strings.
@@ -695,7 +712,8 @@ class TextClassifier:
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(labels={self.label_names}, max_length={self.max_length}, "
                 f"temperature={self.temperature:.3f}, quantized={self.quantized}"
-                + (f" ({self.int8_activations})" if self.quantized else "") + f", device={self.device})")
+                + (f" ({self.int8_activations})" if self.quantized else "")
+                + (", compiled" if self.compiled else "") + f", device={self.device})")
 
 
 class SentimentClassifier(TextClassifier):

@@ -1,10 +1,13 @@
-"""Day 5 benchmark: the saved sentiment classifier, fp32 vs int8 (per-token and per-tensor activations), on the CPU.
+"""Day 5 benchmark: the saved sentiment classifier, fp32 vs int8 (per-token and per-tensor activations), each
+also through ``torch.compile``, on the CPU.
 
-    python benchmarks/bench_day5.py [artifact_dir] [--seconds 10] [--threads N]
+    python benchmarks/bench_day5.py [artifact_dir] [--seconds 10] [--threads N] [--no-compile]
 
 Reads the artifact the Day 5 notebook saved (default ``artifact_dir("Day5_Sentiment")``) and prints a
 markdown table: SST-2 dev accuracy, weights size and sentences per second at batch 1 and 32 for each
 precision; then int8's accuracy by batch size (per-tensor dynamic quantization is not batch-invariant).
+The compiled variants (``SentimentClassifier.load(..., compile=True)``) first pay their compile time, printed
+apart ("first calls"), before anything is timed.
 Without ``APPLIED_MLX_MIRROR`` or a cached SST-2 it times the smoke sentences and reports no accuracy.
 Speeds depend on the machine and its load: compare the rows of one run, not numbers across machines.
 """
@@ -60,6 +63,7 @@ def main(argv=None) -> int:
     parser.add_argument("artifact", nargs="?", type=Path, default=None)
     parser.add_argument("--seconds", type=float, default=10.0, help="timing per precision and batch size")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--no-compile", action="store_true", help="leave out the torch.compile variants")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     if args.threads:
@@ -71,7 +75,18 @@ def main(argv=None) -> int:
     texts, labels, what = dev_set()
     variants = {"fp32": {}, "int8 per-token": {"quantize": True, "int8_activations": "per_token"},
                 "int8 per-tensor": {"quantize": True, "int8_activations": "per_tensor"}}
+    if not args.no_compile:
+        variants |= {"fp32 compiled": {"compile": True},
+                     "int8 per-token compiled": {"quantize": True, "int8_activations": "per_token", "compile": True}}
     runs = {name: S.SentimentClassifier.load(folder, device="cpu", **kw) for name, kw in variants.items()}
+    for name, clf in runs.items():
+        if clf.compiled:  # compile for the shapes timed below (batch 1, batch 32), before any timing
+            start = time.perf_counter()
+            for size in (1, 32):
+                clf.batch_size = size
+                clf.predict_proba(texts[:2 * size])
+            print(f"{name}: first calls (compiling) {time.perf_counter() - start:.1f} s"
+                  + ("" if clf.compiled else " -- compiling failed, timed uncompiled"))
     config = runs["fp32"].config
     print(f"model {config.get('base_model')} ({config.get('profile')} profile), {what}, "
           f"CPU threads {torch.get_num_threads()}, {args.seconds:g} s per cell")
@@ -98,7 +113,7 @@ def batch_dependence(runs, texts, labels, sizes=(1, 8, 32, 64, 128)):
     batch's activations by that batch's range, so a sentence's score depends on the sentences beside it;
     per-token scaling does not."""
     fp32 = runs["fp32"].predict_proba(texts).argmax(1)
-    print("\n| int8 variant | batch size | dev accuracy | same label as fp32 |")
+    print("\n| variant | batch size | dev accuracy | same label as fp32 |")
     print("|---|---|---|---|")
     for name, clf in list(runs.items())[1:]:
         for size in sizes:

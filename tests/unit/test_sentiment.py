@@ -432,3 +432,37 @@ def test_load_refuses_a_wrong_or_incomplete_artifact(artifact, tmp_path):
     (broken / "config.json").write_text(json.dumps({**config, "component": "recommender"}))
     with pytest.raises(ArtifactError, match="recommender"):
         S.SentimentClassifier.load(broken)
+
+
+def test_compiled_int8_classifier_gives_the_uncompiled_results(artifact):
+    eager = S.SentimentClassifier.load(artifact, quantize=True)
+    compiled = S.SentimentClassifier.load(artifact, quantize=True, compile=True)
+    assert compiled.compiled and "compiled" in repr(compiled) and "compiled" not in repr(eager)
+    texts = S.make_smoke_sentiment_data(n_train=0, n_dev=12)[1].sentence.tolist()
+    for size in (1, 12):  # both shapes: batch 1 and a batch
+        eager.batch_size = compiled.batch_size = size
+        np.testing.assert_allclose(compiled.predict_proba(texts), eager.predict_proba(texts), atol=1e-4)
+    assert compiled.compiled  # it really ran compiled, without falling back
+
+
+def test_a_model_that_cannot_compile_runs_uncompiled_with_a_warning(artifact, monkeypatch):
+    class Broken(torch.nn.Module):  # what torch.compile returns: the model, failing at its first call
+        def __init__(self, model):
+            super().__init__()
+            self.inner = model
+
+        def forward(self, *args, **kw):
+            raise RuntimeError("Compiler: cc not found\nmore detail")
+
+    def broken(model, **kwargs):
+        return Broken(model)
+
+    monkeypatch.setattr(torch, "compile", broken)
+    clf = S.SentimentClassifier.load(artifact, compile=True)
+    expected = S.SentimentClassifier.load(artifact).predict_proba(["a good film", "a bad film"])
+    with pytest.warns(UserWarning, match="could not compile the model .RuntimeError: Compiler: cc not found.; "
+                                         "running it uncompiled"):
+        got = clf.predict_proba(["a good film", "a bad film"])
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert not clf.compiled and "compiled" not in repr(clf)
+    clf.predict_proba("a good film")  # no second warning, no second try
