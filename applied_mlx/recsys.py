@@ -500,15 +500,21 @@ class RankerConfig:
     dim: int = 200
     dropout: float = 0.7
     feature_scale: float = 0.1
+    # the item-item linear path; off by default, so that a config saved before it existed loads as it was
+    item_item: bool = False
+    item_item_l2: float = 0.0
+    item_item_dropout: float = 0.7
 
     def __post_init__(self):
         positive("n_items", self.n_items)
         positive("user_feats_dim", self.user_feats_dim, allow_zero=True)
         positive("item_feats_dim", self.item_feats_dim, allow_zero=True)
         positive("dim", self.dim)
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        for name in ("dropout", "item_item_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)!r}")
         _finite("feature_scale", self.feature_scale)
+        _finite("item_item_l2", self.item_item_l2)
 
 
 @dataclass
@@ -615,14 +621,20 @@ class HistoryEncoder(nn.Module):
     features (times ``feature_scale``): dropout, a linear layer, tanh. So a new user folds in without
     retraining. Called with ``labels`` (the items to predict; -1 marks items to leave out) it also
     returns the multinomial log-likelihood loss. ``config``: the arguments (a ``RankerConfig``).
+
+    item_item: add a linear path, a full (items x items) weight matrix with a zero diagonal (an EASE-like
+    linear autoencoder as one layer), applied to the history after its own dropout (``item_item_dropout``)
+    and summed with the nonlinear path's logits; ``item_item_l2`` times its squared weights joins the loss.
     """
 
     def __init__(self, n_items: int, user_feats_dim: int, item_feats: np.ndarray, dim: int = 200,
-                 dropout: float = 0.7, feature_scale: float = 0.1):
+                 dropout: float = 0.7, feature_scale: float = 0.1, item_item: bool = False,
+                 item_item_l2: float = 0.0, item_item_dropout: float = 0.7):
         super().__init__()
         _feature_rows("item_feats", item_feats, n_items)
         self.config = cfg = RankerConfig(n_items, user_feats_dim, int(item_feats.shape[1]), dim=dim, dropout=dropout,
-                                         feature_scale=feature_scale)
+                                         feature_scale=feature_scale, item_item=item_item, item_item_l2=item_item_l2,
+                                         item_item_dropout=item_item_dropout)
         self.feature_scale = cfg.feature_scale
         self.drop = nn.Dropout(cfg.dropout)
         self.encode = nn.Linear(n_items + user_feats_dim, dim)
@@ -631,24 +643,40 @@ class HistoryEncoder(nn.Module):
         self.item_bias = nn.Parameter(torch.zeros(n_items))
         self.register_buffer("item_feats", torch.as_tensor(item_feats))
         nn.init.xavier_uniform_(self.item_emb)
+        # the linear path: item-item weights (a diagonal of zeros: an item may not predict itself), from zero
+        self.item_item = nn.Parameter(torch.zeros(n_items, n_items)) if cfg.item_item else None
+        self.item_item_drop = nn.Dropout(cfg.item_item_dropout)
+        self.item_item_l2 = cfg.item_item_l2
 
     @classmethod
     def from_config(cls, cfg: RankerConfig) -> HistoryEncoder:
         """A model of ``cfg``'s sizes with a zero item-feature table (a saved state dict fills it in)."""
         return cls(cfg.n_items, cfg.user_feats_dim, torch.zeros(cfg.n_items, cfg.item_feats_dim), dim=cfg.dim,
-                   dropout=cfg.dropout, feature_scale=cfg.feature_scale)
+                   dropout=cfg.dropout, feature_scale=cfg.feature_scale, item_item=cfg.item_item,
+                   item_item_l2=cfg.item_item_l2, item_item_dropout=cfg.item_item_dropout)
 
     def item_vectors(self) -> torch.Tensor:
         """(items x dim): what each item looks like to the model."""
         return self.item_emb + self.item_proj(self.item_feats)
 
+    def item_item_weights(self) -> torch.Tensor | None:
+        """(items x items) weights of the linear path with the diagonal zeroed, or None without that path."""
+        if self.item_item is None:
+            return None
+        return self.item_item - torch.diag_embed(torch.diagonal(self.item_item))
+
     def forward(self, history, user_features, labels=None) -> ModelOutput:
         x = torch.cat([F.normalize(history, dim=-1), self.feature_scale * user_features], dim=-1)
         user = torch.tanh(self.encode(self.drop(x)))
         logits = user @ self.item_vectors().T + self.item_bias
+        weights = self.item_item_weights()
+        if weights is not None:  # EASE-like: the (dropped-out) history times the item-item weights
+            logits = logits + self.item_item_drop(history) @ weights
         loss = None
         if labels is not None:
             loss = -(F.log_softmax(logits, dim=-1) * labels.clamp(min=0)).sum(-1).mean()
+            if weights is not None and self.item_item_l2 > 0:
+                loss = loss + self.item_item_l2 * weights.pow(2).sum()
         return ModelOutput(logits=logits, loss=loss)
 
 
@@ -781,14 +809,20 @@ class TrainingRun:
 
 
 def _select_then_refit(make_model, fit_loader, val_loader, full_loader, *, metric, monitor, max_epochs, patience,
-                       lr, seed, progress) -> TrainingRun:
+                       lr, seed, progress, make_final=None, make_optimizer=None) -> TrainingRun:
+    """make_final: builds the refit's model (default ``make_model``), for a start computed from all the data;
+    make_optimizer: model -> optimizer (default: ``fit``'s AdamW at ``lr``)."""
+    def optimizer(model):
+        return None if make_optimizer is None else make_optimizer(model)
+
     torch.manual_seed(seed)
-    selection = fit(make_model(), fit_loader, val_loader, lr=lr, num_epochs=max_epochs, metrics=metric,
-                    monitor=monitor, patience=patience, seed=seed, progress=progress)
+    first = make_model()
+    selection = fit(first, fit_loader, val_loader, optimizer=optimizer(first), lr=lr, num_epochs=max_epochs,
+                    metrics=metric, monitor=monitor, patience=patience, seed=seed, progress=progress)
     torch.manual_seed(seed)
-    model = make_model()
-    final = fit(model, full_loader, lr=lr, num_epochs=selection.best_epoch, restore_best=False, seed=seed,
-                progress=progress)
+    model = (make_final or make_model)()
+    final = fit(model, full_loader, optimizer=optimizer(model), lr=lr, num_epochs=selection.best_epoch,
+                restore_best=False, seed=seed, progress=progress)
     return TrainingRun(model=model, selection=selection, final=final)
 
 
@@ -813,26 +847,44 @@ def train_rating_model(data: RatingData, train: pd.DataFrame, *, dim: int = 128,
 
 
 def train_ranking_model(data: RatingData, train: pd.DataFrame, *, dim: int = 200, dropout: float = 0.7,
-                        feature_scale: float = 0.1, lr: float = 1e-3, batch_size: int = 128, max_epochs: int = 200,
-                        patience: int = 20, val_fraction: float = 0.1, seed: int = 0,
+                        feature_scale: float = 0.1, item_item: bool = True, item_item_l2: float = 0.03,
+                        item_item_dropout: float = 0.7, ease_lambda: float | None = None, ease_scale: float = 10.0,
+                        item_item_lr: float | None = None, lr: float = 1e-3, batch_size: int = 128,
+                        max_epochs: int = 200, patience: int = 20, val_fraction: float = 0.1, seed: int = 0,
                         progress: bool = True) -> TrainingRun:
     """Train a ``HistoryEncoder`` on ``train`` (softmax over items: implicit feedback); epochs
-    chosen on a per-user validation slice of ``train`` by nDCG@10, then a refit on all of ``train``."""
+    chosen on a per-user validation slice of ``train`` by nDCG@10, then a refit on all of ``train``.
+
+    The defaults are the settings chosen on that validation slice (studies/day1/README.md), the item-item
+    path included. ease_lambda: with ``item_item``, start the item-item weights at ``ease_scale`` times EASE's
+    closed form (``ease_weights``) of the ratings that stage trains on; None: start them at zero.
+    item_item_lr: the item-item weights' own learning rate (None: ``lr``)."""
     fit_part, val_part = stratified_split(train, 1.0 - val_fraction, seed=seed)
     uf, itf = user_features(data.users), item_features(data.items)
     fit_history = interaction_matrix(fit_part, data.n_users, data.n_items)
     val_labels = interaction_matrix(val_part, data.n_users, data.n_items) - fit_history
     full_history = interaction_matrix(train, data.n_users, data.n_items)
 
-    def make_model():
-        return HistoryEncoder(data.n_items, uf.shape[1], itf, dim=dim, dropout=dropout, feature_scale=feature_scale)
+    def make_model(history=fit_history):
+        model = HistoryEncoder(data.n_items, uf.shape[1], itf, dim=dim, dropout=dropout, feature_scale=feature_scale,
+                               item_item=item_item, item_item_l2=item_item_l2, item_item_dropout=item_item_dropout)
+        if item_item and ease_lambda is not None:
+            with torch.no_grad():
+                model.item_item.copy_(torch.as_tensor(ease_scale * ease_weights(history, ease_lambda)))
+        return model
+
+    def make_optimizer(model):  # the item-item weights learn at their own rate
+        rest = [p for name, p in model.named_parameters() if name != "item_item"]
+        return torch.optim.AdamW([{"params": rest}, {"params": [model.item_item], "lr": item_item_lr}], lr=lr,
+                                 weight_decay=0.0)
 
     return _select_then_refit(
         make_model, history_loader(fit_history, uf, fit_history, batch_size, shuffle=True, seed=seed),
         history_loader(fit_history, uf, val_labels, 1024),
         history_loader(full_history, uf, full_history, batch_size, shuffle=True, seed=seed),
         metric={"ndcg@10": ndcg_from_scores}, monitor="val_ndcg@10", max_epochs=max_epochs, patience=patience,
-        lr=lr, seed=seed, progress=progress)
+        lr=lr, seed=seed, progress=progress, make_final=lambda: make_model(full_history),
+        make_optimizer=None if not item_item or item_item_lr is None else make_optimizer)
 
 
 def train_tabular_model(data: RatingData, train: pd.DataFrame, *, dim: int = 16, hidden: int = 64,

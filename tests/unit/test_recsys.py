@@ -170,6 +170,45 @@ def test_history_encoder_loss_ignores_left_out_items():
     assert torch.isclose(model(history, feats, labels).loss, -logp[0, 1])
 
 
+def test_item_item_path_has_a_zero_diagonal_and_adds_to_the_logits():
+    torch.manual_seed(0)
+    plain = recsys.HistoryEncoder(4, 0, np.zeros((4, 0), np.float32), dim=3, dropout=0.0).eval()
+    model = recsys.HistoryEncoder(4, 0, np.zeros((4, 0), np.float32), dim=3, dropout=0.0, item_item=True,
+                                  item_item_dropout=0.0).eval()
+    model.load_state_dict({**plain.state_dict(), "item_item": torch.arange(16.0).reshape(4, 4)})
+    history, feats = torch.tensor([[1.0, 0, 1, 0]]), torch.zeros(1, 0)
+    weights = model.item_item_weights()
+    assert torch.equal(torch.diagonal(weights), torch.zeros(4))  # an item never predicts itself
+    expected = plain(history, feats).logits + history @ weights
+    assert torch.allclose(model(history, feats).logits, expected)
+    assert model.item_item.grad is None and plain.item_item is None
+
+
+def test_item_item_l2_adds_the_squared_weights_to_the_loss():
+    model = recsys.HistoryEncoder(3, 0, np.zeros((3, 0), np.float32), dim=2, dropout=0.0, item_item=True,
+                                  item_item_l2=0.5, item_item_dropout=0.0).eval()
+    with torch.no_grad():
+        model.item_item.fill_(1.0)  # six off-diagonal ones: penalty 0.5 * 6
+    history, feats, labels = torch.tensor([[1.0, 1, 0]]), torch.zeros(1, 0), torch.tensor([[0.0, 0, 1]])
+    logp = torch.log_softmax(model(history, feats).logits, -1)
+    assert torch.isclose(model(history, feats, labels).loss, -logp[0, 2] + 3.0)
+
+
+def test_a_ranker_config_saved_without_the_item_item_path_builds_the_model_it_was():
+    old = {"n_items": 5, "user_feats_dim": 2, "item_feats_dim": 3, "dim": 4, "dropout": 0.5, "feature_scale": 0.1}
+    model = recsys.HistoryEncoder.from_config(recsys.RankerConfig(**old))
+    assert model.item_item is None and "item_item" not in model.state_dict()
+
+
+def test_ranking_model_can_start_its_item_item_weights_at_ease():
+    data = recsys.synthetic_ratings(seed=6)
+    train, _ = recsys.stratified_split(data.ratings)
+    run = recsys.train_ranking_model(data, train, dim=8, item_item=True, ease_lambda=50.0, ease_scale=2.0,
+                                     item_item_lr=0.0, max_epochs=2, patience=1, progress=False)
+    x = recsys.interaction_matrix(train, data.n_users, data.n_items)  # the refit starts from all of train
+    assert np.allclose(run.model.item_item.detach().numpy(), 2.0 * recsys.ease_weights(x, 50.0), atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def trained():
     data = recsys.synthetic_ratings(seed=5)
