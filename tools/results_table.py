@@ -181,7 +181,7 @@ class Row:
 ROWS = (
     Row("Day1_Recommendation", "1", "nDCG@10 / MAP / RMSE, MovieLens 100k (recommenders protocol, 75/25 per user)",
         "BiVAE 0.475 / 0.146, BPR 0.442 / 0.132; SVD++ 0.919 (Surprise, 5-fold)",
-        "Mult-DAE-style history encoder + embedding/feature rating model, CPU", day1),
+        "Mult-DAE-style history encoder with an item-item path + embedding/feature rating model, CPU", day1),
     Row("Day2_ImageClassification", "2", "val accuracy, hymenoptera (153 images, mean ± sd over seeds)",
         "tutorial 0.934-0.961 (ResNet18)", "CPU", day2),
     Row("Day3_Chatbot", "3", "CLINC150 in-scope accuracy / out-of-scope recall (full test); EM / F1, SQuAD v1.1 dev "
