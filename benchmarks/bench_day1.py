@@ -32,7 +32,7 @@ def recommender():
     data = recsys.synthetic_ratings(n_users=943, n_items=1682, density=0.06, seed=0)
     train, _ = recsys.stratified_split(data.ratings)
     uf, itf = recsys.user_features(data.users), recsys.item_features(data.items)
-    ranker = recsys.HistoryEncoder(data.n_items, uf.shape[1], itf)
+    ranker = recsys.HistoryEncoder(data.n_items, uf.shape[1], itf, item_item=True)  # as train_ranking_model builds it
     rater = recsys.RatingModel(data.n_users, data.n_items, uf, itf, dim=128)
     return recsys.Recommender.from_training(data, train, ranker, rater), "untrained, MovieLens-sized"
 
