@@ -22,17 +22,26 @@ Usage: OMP_NUM_THREADS=1 python studies/day4/loss_search.py {loss,grid192,segrnn
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lstm_variants import SegLSTM, blend_row, data  # noqa: E402
+from applied_mlx import forecasting as fc
 
-from applied_mlx import forecasting as fc  # noqa: E402
+
+def _sibling(name: str):
+    """A study script next to this one, loaded as a module (the studies are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_variants = _sibling("lstm_variants")
+SegLSTM, blend_row, data = _variants.SegLSTM, _variants.blend_row, _variants.data
 
 QUICK = dict(L=336, seg=48, hid=64, drop=0.3, norm="revin", lr=2e-3, bs=128, epochs=6, patience=2, model="lesson")
 
